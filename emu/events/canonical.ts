@@ -1,0 +1,71 @@
+import { createHash } from "node:crypto";
+
+/**
+ * One text form for an event, used for comparison, hashing and trace files: JSON with keys
+ * sorted and byte arrays as {"$bytes": base64}. Two events are the same when their canonical
+ * forms are equal.
+ */
+
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(toCanonical(value));
+}
+
+function toCanonical(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  if (Array.isArray(value)) return value.map(toCanonical);
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = toCanonical((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
+/** Inverse of canonicalJson for values that were produced by it. */
+export function fromCanonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromCanonical);
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record);
+    if (keys.length === 1 && keys[0] === '$bytes' && typeof record.$bytes === 'string') {
+      return new Uint8Array(Buffer.from(record.$bytes, 'base64'));
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of keys) out[key] = fromCanonical(record[key]);
+    return out;
+  }
+  return value;
+}
+
+/** A short human-readable line for an event, for reports and the CLI. */
+export function describeEvent(event: { seq: number; t: number; kind: string }): string {
+  const fields: string[] = [];
+  for (const [key, value] of Object.entries(event)) {
+    if (key === 'seq' || key === 't' || key === 'kind') continue;
+    fields.push(`${key}=${formatValue(key, value)}`);
+  }
+  return `#${event.seq} ${formatTime(event.t)} ${event.kind} ${fields.join(' ')}`.trimEnd();
+}
+
+function formatValue(key: string, value: unknown): string {
+  if (value instanceof Uint8Array) {
+    const head = Buffer.from(value.subarray(0, 16)).toString('hex');
+    return value.length > 16 ? `[${value.length} bytes ${head}…]` : `[${value.length} bytes ${head}]`;
+  }
+  if (typeof value === 'number' && (key === 'addr' || key === 'pc' || key === 'endpoint' || key === 'value' || key.endsWith('Id'))) {
+    return `0x${value.toString(16)}`;
+  }
+  return typeof value === 'string' ? JSON.stringify(value) : String(value);
+}
+
+/** Virtual nanoseconds as seconds with microsecond digits. */
+export function formatTime(ns: number): string {
+  return `${(ns / 1e9).toFixed(6)}s`;
+}
+
+/** SHA-256 over the canonical lines of a sequence of events: equal logs, equal hashes. */
+export function hashEvents(events: Iterable<object>): string {
+  const hash = createHash('sha256');
+  for (const event of events) hash.update(canonicalJson(event)).update('\n');
+  return hash.digest('hex');
+}

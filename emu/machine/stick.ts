@@ -1,0 +1,220 @@
+import { Bus } from '../bus/bus.js';
+import { RegisterBlock } from '../bus/register-block.js';
+import type { ControlCore, ControlCoreFactory } from '../core/control-core.js';
+import type { MachineEvent } from '../events/event.js';
+import { EventLog } from '../events/log.js';
+import { findModel } from '../models/index.js';
+import type { ChipModel } from '../models/model.js';
+import { SharedMemory, type MemorySnapshot } from '../memory/shared-memory.js';
+import { BootRom, type BootRomSnapshot } from '../rom/boot-rom.js';
+import { Scheduler, type SchedulerSnapshot, type Task } from '../time/scheduler.js';
+import { UsbController, type UsbControllerSnapshot } from '../usb/controller.js';
+
+export interface StickOptions {
+  readonly model: ChipModel;
+  /** Builds the LEON OS core; without one, ROM call records fail and a jump halts. */
+  readonly leon?: ControlCoreFactory;
+  /** Events kept in memory for reports (the log itself streams to subscribers). */
+  readonly recentEvents?: number;
+}
+
+export interface StickSnapshot {
+  readonly format: 'myriad-stick-snapshot';
+  readonly version: 1;
+  readonly model: string;
+  readonly seq: number;
+  readonly nextInputId: number;
+  readonly powered: boolean;
+  readonly halted: string | null;
+  readonly scheduler: SchedulerSnapshot;
+  readonly memory: MemorySnapshot;
+  readonly registers: Readonly<Record<string, readonly number[]>>;
+  readonly usb: UsbControllerSnapshot;
+  readonly rom: BootRomSnapshot;
+  readonly core: unknown;
+}
+
+/**
+ * One emulated stick: a pure function of its model and the inputs it is given. Inputs are the
+ * `host.*` events (plug, unplug, bus reset, control and bulk transfers, cancel); each is
+ * logged, then applied at the current virtual time. Time moves only through `runUntil`.
+ */
+export class Stick {
+  readonly model: ChipModel;
+  readonly scheduler = new Scheduler();
+  readonly log: EventLog;
+  readonly memory: SharedMemory;
+  readonly bus: Bus;
+  readonly usb: UsbController;
+  readonly rom: BootRom;
+  readonly registerBlocks: readonly RegisterBlock[];
+  readonly core: ControlCore | null;
+  powered = false;
+  /** Why the machine stopped itself, or null. */
+  halted: string | null = null;
+  private nextInputId = 1;
+
+  constructor(options: StickOptions) {
+    this.model = options.model;
+    this.log = new EventLog(this.scheduler, options.recentEvents ?? 64);
+    this.memory = new SharedMemory(this.model.memory);
+    this.bus = new Bus(this.memory, this.log);
+    this.registerBlocks = this.model.registerBlocks.map((spec) => new RegisterBlock(spec));
+    for (const block of this.registerBlocks) this.bus.attach(this.model.registerBlocks.find((s) => s.name === block.name)!.base, block);
+    this.usb = new UsbController(this.scheduler, this.log);
+    this.core = options.leon
+      ? options.leon({ bus: this.bus, scheduler: this.scheduler, log: this.log, returnToRom: () => this.rom.returnFromCall(this.core!.name) })
+      : null;
+    this.rom = new BootRom(this.model, this.bus, this.usb, this.log, this.scheduler, () => this.core);
+  }
+
+  get now(): number {
+    return this.scheduler.now;
+  }
+
+  // ---- inputs
+
+  /** Plugs the stick in: power-on reset, the ROM appears on the bus. */
+  plug(): void {
+    this.log.append({ kind: 'host.plug' });
+    if (this.powered) return;
+    this.powered = true;
+    this.halted = null;
+    this.log.append({ kind: 'machine.power', on: true });
+    this.memory.clear();
+    for (const block of this.registerBlocks) block.reset();
+    this.core?.reset();
+    this.rom.powerOn();
+  }
+
+  /** Pulls the stick out: whatever was running stops, pending transfers end with no-device. */
+  unplug(): void {
+    this.log.append({ kind: 'host.unplug' });
+    if (!this.powered) return;
+    this.rom.powerOff();
+    this.usb.disconnect('unplugged');
+    this.stopEverything();
+    this.powered = false;
+    this.log.append({ kind: 'machine.power', on: false });
+  }
+
+  busReset(): void {
+    this.log.append({ kind: 'host.reset' });
+    this.usb.busReset();
+  }
+
+  /** Submits a control transfer; its end is a usb.control.done event with the returned id. */
+  control(setup: Uint8Array, data: Uint8Array | null, id = this.nextInputId): number {
+    this.nextInputId = id + 1;
+    const ownSetup = setup.slice(0, 8);
+    const ownData = data ? data.slice() : null;
+    this.log.append({ kind: 'host.control', id, setup: ownSetup, data: ownData });
+    this.usb.submitControl(id, ownSetup, ownData);
+    return id;
+  }
+
+  /** Submits a bulk transfer: `data` for OUT endpoints, `length` for IN endpoints. */
+  transfer(endpoint: number, length: number, data: Uint8Array | null, id = this.nextInputId): number {
+    this.nextInputId = id + 1;
+    // The host may reuse its buffer: the log and the device keep their own copy.
+    const ownData = endpoint & 0x80 ? null : (data ?? new Uint8Array(0)).slice();
+    const ownLength = ownData ? ownData.length : length;
+    this.log.append({ kind: 'host.transfer', id, endpoint, length: ownLength, data: ownData });
+    this.usb.submitTransfer(id, endpoint, ownLength, ownData);
+    return id;
+  }
+
+  cancel(id: number): void {
+    this.log.append({ kind: 'host.cancel', id });
+    this.usb.cancel(id);
+  }
+
+  /** Applies a recorded input event (for replay). */
+  apply(input: MachineEvent): void {
+    switch (input.kind) {
+      case 'host.plug':
+        return this.plug();
+      case 'host.unplug':
+        return this.unplug();
+      case 'host.reset':
+        return this.busReset();
+      case 'host.control':
+        this.control(input.setup, input.data, input.id);
+        return;
+      case 'host.transfer':
+        this.transfer(input.endpoint, input.length, input.data, input.id);
+        return;
+      case 'host.cancel':
+        return this.cancel(input.id);
+      default:
+        throw new TypeError(`${input.kind} is not an input event`);
+    }
+  }
+
+  // ---- time
+
+  /** Time of the next thing the machine will do, or Infinity. */
+  nextTime(): number {
+    return this.scheduler.nextTime();
+  }
+
+  /** Runs everything due up to virtual time `t` (ns). */
+  runUntil(t: number): void {
+    if (this.scheduler.runUntil(t, this.dispatch)) return;
+    this.halted = `livelock: more than a million tasks at t=${this.scheduler.now} ns`;
+    this.log.append({ kind: 'machine.halt', reason: this.halted });
+    this.usb.disconnect('machine halted');
+    this.stopEverything();
+    this.scheduler.runUntil(t, this.dispatch);
+  }
+
+  private readonly dispatch = (task: Task): void => {
+    if (task.target === 'usb') this.usb.handle(task);
+    else if (task.target === 'rom') this.rom.handle(task);
+    else if (this.core && task.target === this.core.name) this.core.handle(task);
+  };
+
+  private stopEverything(): void {
+    for (const target of ['usb', 'rom', this.core?.name ?? '']) this.scheduler.cancelTarget(target);
+  }
+
+  // ---- snapshots
+
+  snapshot(): StickSnapshot {
+    const registers: Record<string, number[]> = {};
+    for (const block of this.registerBlocks) registers[block.name] = block.snapshot();
+    return {
+      format: 'myriad-stick-snapshot',
+      version: 1,
+      model: this.model.name,
+      seq: this.log.length,
+      nextInputId: this.nextInputId,
+      powered: this.powered,
+      halted: this.halted,
+      scheduler: this.scheduler.snapshot(),
+      memory: this.memory.snapshot(),
+      registers,
+      usb: this.usb.snapshot(),
+      rom: this.rom.snapshot(),
+      core: this.core?.snapshot() ?? null,
+    };
+  }
+
+  /** A new machine in the state of the snapshot; its log continues at the snapshot's seq. */
+  static restore(snapshot: StickSnapshot, options: Omit<StickOptions, 'model'> = {}): Stick {
+    const model = findModel(snapshot.model);
+    if (!model) throw new Error(`snapshot is of unknown model ${snapshot.model}`);
+    const stick = new Stick({ ...options, model });
+    stick.scheduler.restore(snapshot.scheduler);
+    stick.log.resumeAt(snapshot.seq);
+    stick.nextInputId = snapshot.nextInputId;
+    stick.powered = snapshot.powered;
+    stick.halted = snapshot.halted;
+    stick.memory.restore(snapshot.memory);
+    for (const block of stick.registerBlocks) block.restore(snapshot.registers[block.name] ?? []);
+    stick.rom.restore(snapshot.rom);
+    stick.usb.restore(snapshot.usb, stick.rom);
+    if (stick.core && snapshot.core !== null) stick.core.restore(snapshot.core);
+    return stick;
+  }
+}

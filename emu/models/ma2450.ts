@@ -1,0 +1,43 @@
+import { KiB, MiB, type ChipModel } from './model.js';
+import { romConfiguration } from './rom-usb.js';
+
+/** Myriad 2, the chip of the Neural Compute Stick (NCS1). */
+export const ma2450: ChipModel = {
+  name: 'ma2450',
+  chip: 'Myriad 2',
+  stick: 'Neural Compute Stick',
+  usb: {
+    rom: {
+      vendorId: 0x03e7,
+      productId: 0x2150,
+      bcdUSB: 0x0200,
+      bcdDevice: 0x0001,
+      // Not in the public dumps; 0 means "defined by the interface", as the interface is FF.
+      deviceClass: 0x00,
+      deviceSubclass: 0x00,
+      deviceProtocol: 0x00,
+      maxPacketSize0: 64,
+      manufacturer: 'Movidius Ltd.',
+      product: 'Movidius MA2X5X',
+      serial: '03e72150',
+      speed: 'high',
+      configurations: [romConfiguration],
+    },
+    bootedVendorId: 0x03e7,
+    bootedProductId: 0xf63b,
+  },
+  clocks: { systemHz: 600_000_000, confirmed: true },
+  memory: [
+    { name: 'cmx', base: 0x7000_0000, size: 16 * 128 * KiB, aliases: [0x7800_0000] },
+    { name: 'ddr', base: 0x8000_0000, size: 512 * MiB, aliases: [0xc000_0000] },
+  ],
+  registerBlocks: [
+    { name: 'cpr', base: 0x10f0_0000, size: 0x1000 },
+    { name: 'tim0', base: 0x10f2_0000, size: 0x1000 },
+    { name: 'cmx-ctrl', base: 0x20fc_0000, size: 0x1000 },
+    { name: 'l2c', base: 0x20fd_0000, size: 0x1000 },
+  ],
+  shave: { count: 12, controlBase: 0x20f0_0000, controlStride: 0x1_0000 },
+  leon: { cores: ['leon-os', 'leon-rt'] },
+  rom: { base: 0x7ff0_0000, size: 64 * KiB },
+};

@@ -1,0 +1,44 @@
+import { KiB, MiB, type ChipModel } from './model.js';
+import { romConfiguration } from './rom-usb.js';
+
+/** Myriad X, the chip of the Neural Compute Stick 2. */
+export const ma2485: ChipModel = {
+  name: 'ma2485',
+  chip: 'Myriad X',
+  stick: 'Neural Compute Stick 2',
+  usb: {
+    rom: {
+      vendorId: 0x03e7,
+      productId: 0x2485,
+      bcdUSB: 0x0200,
+      bcdDevice: 0x0001,
+      deviceClass: 0x00,
+      deviceSubclass: 0x00,
+      deviceProtocol: 0x00,
+      maxPacketSize0: 64,
+      manufacturer: 'Movidius Ltd.',
+      product: 'Movidius MyriadX',
+      serial: '03e72485',
+      speed: 'high',
+      configurations: [romConfiguration],
+    },
+    bootedVendorId: 0x03e7,
+    bootedProductId: 0xf63b,
+  },
+  // No public source gives the Myriad X clock; 700 MHz is often quoted.
+  clocks: { systemHz: 700_000_000, confirmed: false },
+  memory: [
+    { name: 'cmx', base: 0x7000_0000, size: 20 * 128 * KiB, aliases: [0x7800_0000] },
+    { name: 'ddr', base: 0x8000_0000, size: 512 * MiB, aliases: [0xc000_0000] },
+  ],
+  registerBlocks: [
+    { name: 'cpr', base: 0x2030_0000, size: 0x1000 },
+    { name: 'tim0', base: 0x2032_0000, size: 0x1000 },
+    { name: 'l2c', base: 0x2071_0000, size: 0x1000 },
+    // The CMX layout and LEON L2 registers that ma2x5x images write at 0x20FC0000 and
+    // 0x20FD0000 are not public for Myriad X; writes there are bus errors until they are.
+  ],
+  shave: { count: 16, controlBase: 0x2060_0000, controlStride: 0x1_0000 },
+  leon: { cores: ['leon-os', 'leon-rt'] },
+  rom: { base: 0x7ff0_0000, size: 64 * KiB },
+};

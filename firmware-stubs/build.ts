@@ -1,0 +1,44 @@
+/**
+ * Rebuilds the committed boot images of firmware-stubs/ from their sources.
+ * `node dist/firmware-stubs/build.js [--check]`: with --check, only compares.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildIdleLoopImage } from './idle-loop/image.js';
+
+/** The folder with the committed images, whether run from source or from dist/. */
+export function stubsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.includes(`${'/'}dist${'/'}`) ? join(here, '..', '..', 'firmware-stubs') : here;
+}
+
+export const images: Record<string, () => Uint8Array> = {
+  'idle-loop/idle-loop.mvcmd': buildIdleLoopImage,
+};
+
+export function rebuild(check: boolean): string[] {
+  const differing: string[] = [];
+  for (const [path, build] of Object.entries(images)) {
+    const file = join(stubsDir(), path);
+    const bytes = build();
+    let current: Uint8Array | null = null;
+    try {
+      current = readFileSync(file);
+    } catch {
+      current = null;
+    }
+    if (!current || Buffer.compare(Buffer.from(current), Buffer.from(bytes)) !== 0) {
+      differing.push(path);
+      if (!check) writeFileSync(file, bytes);
+    }
+  }
+  return differing;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const check = process.argv.includes('--check');
+  const differing = rebuild(check);
+  for (const path of differing) console.log(`${check ? 'differs' : 'rebuilt'}: ${path}`);
+  process.exitCode = check && differing.length > 0 ? 1 : 0;
+}
