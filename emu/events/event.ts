@@ -74,16 +74,8 @@ export type MachineEvent =
     }
   | { seq: number; t: number; kind: 'usb.halt'; endpoint: number; halted: boolean }
   // ---- SoC bus, derived
-  | {
-      seq: number;
-      t: number;
-      kind: 'bus.read' | 'bus.write';
-      initiator: Initiator;
-      target: string;
-      addr: number;
-      size: number;
-      value: number;
-    }
+  | { seq: number; t: number; kind: 'bus.read'; initiator: Initiator; target: string; addr: number; size: number; value: number }
+  | { seq: number; t: number; kind: 'bus.write'; initiator: Initiator; target: string; addr: number; size: number; value: number }
   | {
       seq: number;
       t: number;

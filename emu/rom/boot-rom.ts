@@ -9,8 +9,6 @@ import { MvcmdParser, type MvcmdParserState, type MvcmdSink } from './mvcmd.js';
 
 export const ROM_OUT_ENDPOINT = 0x01;
 export const ROM_IN_ENDPOINT = 0x81;
-/** The ROM stops parsing while more than this waits on EP 0x81 for the host to read. */
-export const ROM_IN_QUEUE_LIMIT = 1024 * 1024;
 const INITIATOR = 'rom';
 const TARGET = 'rom';
 
@@ -25,7 +23,8 @@ export interface BootRomSnapshot {
  * shows the ROM USB identity, reads an MA2x stream from bulk OUT 0x01 across any transfer
  * boundaries, performs each record through the SoC bus, and hands over to the LEON.
  *
- * Errors (bad magic, unknown opcode, a bus error, a block that does not fit) put it in the
+ * A send record blocks the stream (OUT 0x01 NAKs) until the host has read the data from IN
+ * 0x81. Errors (bad magic, unknown opcode, a bus error, a block that does not fit) put it in the
  * error phase: the log says why, OUT 0x01 is halted and every further OUT transfer STALLs,
  * until a USB bus reset starts a new stream.
  */
@@ -84,7 +83,7 @@ export class BootRom implements UsbFunction, MvcmdSink {
   }
 
   sent(endpoint: number): void {
-    if (endpoint === ROM_IN_ENDPOINT && this.phase === 'sending' && this.usb.queuedIn(ROM_IN_ENDPOINT) <= ROM_IN_QUEUE_LIMIT) {
+    if (endpoint === ROM_IN_ENDPOINT && this.phase === 'sending') {
       this.setPhase('parsing');
       this.usb.resumeOut(ROM_OUT_ENDPOINT);
     }
@@ -140,12 +139,12 @@ export class BootRom implements UsbFunction, MvcmdSink {
     this.record(offset, 'send', addr, 0, length);
     const data = this.bus.readBlock(addr, length, INITIATOR);
     if (!data) return this.fail(`send of ${length} bytes from 0x${hex(addr)} failed with a bus error`);
+    if (length === 0) return true;
+    // Like a ROM's blocking send: parsing waits until the host has read the whole message,
+    // so a jump right after a send cannot take the data off the bus with it.
     this.usb.sendIn(ROM_IN_ENDPOINT, data);
-    if (this.usb.queuedIn(ROM_IN_ENDPOINT) > ROM_IN_QUEUE_LIMIT) {
-      this.setPhase('sending');
-      return false;
-    }
-    return true;
+    this.setPhase('sending');
+    return false;
   }
 
   jump(offset: number, addr: number): boolean {

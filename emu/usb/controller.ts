@@ -21,7 +21,7 @@ export interface UsbFunction {
   receive(endpoint: number, data: Uint8Array): number;
   /** The host reset the bus. */
   busReset(): void;
-  /** The host read a whole message from an IN endpoint. */
+  /** The IN transfer that took the last bytes of a message has completed on the bus. */
   sent?(endpoint: number): void;
   /** A class or vendor request; undefined means STALL. */
   control?(setup: SetupPacket, data: Uint8Array | null): RequestOutcome | undefined;
@@ -46,6 +46,8 @@ interface InRequest {
   /** Complete (short packet, full, or babble): only the completion task is outstanding. */
   done: boolean;
   status: TransferStatus;
+  /** Messages whose last bytes this transfer carries: the function hears of them at completion. */
+  endsMessages: number;
 }
 
 interface InMessage {
@@ -185,7 +187,7 @@ export class UsbController {
     const maxPacket = this.maxPacketSize(endpoint);
     if (maxPacket === 0) return this.finish(id, endpoint, 'stall', null, 0);
     if (endpoint & 0x80) {
-      this.inRequests.push({ id, endpoint, length, chunks: [], received: 0, packets: 0, done: false, status: 'ok' });
+      this.inRequests.push({ id, endpoint, length, chunks: [], received: 0, packets: 0, done: false, status: 'ok', endsMessages: 0 });
       if (this.isHalted(endpoint)) return this.stallPending(endpoint);
       this.pumpIn(endpoint);
       return;
@@ -309,7 +311,7 @@ export class UsbController {
           request.packets++;
           request.done = true; // a zero-length packet ends the transfer
         }
-        this.fn?.sent?.(endpoint);
+        request.endsMessages++;
         continue;
       }
       const packet = Math.min(maxPacket, left);
@@ -330,7 +332,7 @@ export class UsbController {
       }
       if (message.offset === message.data.length && !(message.zlp && message.data.length % maxPacket === 0)) {
         queue.shift();
-        this.fn?.sent?.(endpoint);
+        request.endsMessages++;
       }
     }
     if (request.done) this.scheduler.after(request.packets * bulkDurationNs(1, maxPacket), TARGET, 'in', request.id);
@@ -342,6 +344,7 @@ export class UsbController {
     if (!request || !request.done) return;
     this.inRequests.splice(at, 1);
     this.finish(id, request.endpoint, request.status, concat(request.chunks, request.received), request.received);
+    for (let i = 0; i < request.endsMessages; i++) this.fn?.sent?.(request.endpoint);
     this.pumpIn(request.endpoint);
   }
 
