@@ -313,7 +313,7 @@ export class EmulatedUSBDevice {
     return new USBInTransferResult(status, done.data ? dataView(done.data) : new DataView(new ArrayBuffer(0)));
   }
 
-  async controlTransferOut(setup: USBControlTransferParameters, data?: BufferSource): Promise<USBOutTransferResult> {
+  async controlTransferOut(setup: USBControlTransferParameters, data?: ArrayBuffer | ArrayBufferView): Promise<USBOutTransferResult> {
     this.checkOpen();
     const bytes = data ? toBytes(data) : new Uint8Array(0);
     const done = await this.hub.control(this.port, this.setupPacket(setup, 0x00, bytes.length), bytes.length > 0 ? bytes : null);
@@ -339,7 +339,7 @@ export class EmulatedUSBDevice {
     return new USBInTransferResult(status, dataView(done.data ?? new Uint8Array(0)));
   }
 
-  async transferOut(endpointNumber: number, data: BufferSource): Promise<USBOutTransferResult> {
+  async transferOut(endpointNumber: number, data: ArrayBuffer | ArrayBufferView): Promise<USBOutTransferResult> {
     this.checkOpen();
     const endpoint = this.findEndpoint('out', endpointNumber);
     if (endpoint.type === 'isochronous') throw new DOMException('The specified endpoint is not a bulk or interrupt endpoint.', 'InvalidAccessError');
@@ -460,7 +460,7 @@ function bcd(value: number): [number, number, number] {
   return [(value >> 8) & 0xff, (value >> 4) & 0x0f, value & 0x0f];
 }
 
-function toBytes(data: BufferSource): Uint8Array {
+function toBytes(data: ArrayBuffer | ArrayBufferView): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }

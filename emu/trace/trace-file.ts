@@ -1,7 +1,6 @@
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { canonicalJson, fromCanonical } from '../events/canonical.js';
 import type { EventKind, MachineEvent } from '../events/event.js';
-import type { EventLog } from '../events/log.js';
 
 /**
  * Trace files, format version 1: UTF-8 text, one JSON value per line.
@@ -35,27 +34,33 @@ export class TraceError extends Error {
   }
 }
 
-/** Appends a machine's events to a trace file as they happen. */
+/**
+ * Appends a machine's events to a trace file as they happen. `listener` goes wherever events
+ * are published (Hub.plug's `listener`, EventLog.subscribe) so that it sees the first one.
+ */
 export class TraceWriter {
   private readonly fd: number;
   private buffer: string[] = [];
   private buffered = 0;
-  private readonly unsubscribe: () => void;
+  private closed = false;
   count = 0;
 
-  constructor(path: string, header: Omit<TraceHeader, 'format' | 'version'>, log: EventLog) {
+  constructor(path: string, header: Omit<TraceHeader, 'format' | 'version'>) {
     this.fd = openSync(path, 'w');
     this.write(JSON.stringify({ format: TRACE_FORMAT, version: TRACE_VERSION, emulator: header.emulator, model: header.model }));
-    this.unsubscribe = log.subscribe((event) => {
-      this.count++;
-      this.write(canonicalJson(event));
-    });
   }
 
+  readonly listener = (event: MachineEvent): void => {
+    if (this.closed) return;
+    this.count++;
+    this.write(canonicalJson(event));
+  };
+
   close(): void {
-    this.unsubscribe();
+    if (this.closed) return;
     this.flush();
     closeSync(this.fd);
+    this.closed = true;
   }
 
   private write(line: string): void {
