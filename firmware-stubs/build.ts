@@ -3,14 +3,14 @@
  * `node dist/firmware-stubs/build.js [--check]`: with --check, only compares.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../emu/package-root.js';
 import { buildIdleLoopImage } from './idle-loop/image.js';
 
-/** The folder with the committed images, whether run from source or from dist/. */
+/** The folder with the committed images and their sources. */
 export function stubsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return here.includes(`${'/'}dist${'/'}`) ? join(here, '..', '..', 'firmware-stubs') : here;
+  return join(packageRoot(), 'firmware-stubs');
 }
 
 export const images: Record<string, () => Uint8Array> = {

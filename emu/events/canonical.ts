@@ -40,7 +40,8 @@ export function fromCanonical(value: unknown): unknown {
 /** A short human-readable line for an event, for reports and the CLI. */
 export function describeEvent(event: { seq: number; t: number; kind: string }): string {
   const fields: string[] = [];
-  for (const [key, value] of Object.entries(event)) {
+  // Canonical (sorted) field order, so a recorded and a replayed event line up in reports.
+  for (const [key, value] of Object.entries(event).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (key === 'seq' || key === 't' || key === 'kind') continue;
     fields.push(`${key}=${formatValue(key, value)}`);
   }

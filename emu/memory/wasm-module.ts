@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 /** The exports of assembly/index.ts (see build/myriad.d.ts). */
 export interface WasmExports {
@@ -10,16 +10,10 @@ export interface WasmExports {
 
 let compiled: WebAssembly.Module | undefined;
 
-/** The package root: the nearest folder above this file with build/myriad.wasm in it. */
 function wasmPath(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'build', 'myriad.wasm');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('build/myriad.wasm not found: run `npm run build` first');
-    dir = parent;
-  }
+  const path = join(packageRoot(), 'build', 'myriad.wasm');
+  if (!existsSync(path)) throw new Error(`${path} not found: run \`npm run build\` first`);
+  return path;
 }
 
 /** Instantiates the AssemblyScript module on a machine's memory. Compiled once per process. */

@@ -1,0 +1,237 @@
+/**
+ * myriad-emu: the emulator's command line. Exit codes: 0 success, 1 the run failed (a boot that
+ * did not complete, a replay that diverged), 2 a usage error, 3 an input file that cannot be
+ * read or is malformed.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { describeEvent, formatTime } from '../events/canonical.js';
+import { bootDevice, BootError } from '../host/boot.js';
+import { Hub } from '../host/hub.js';
+import { replay } from '../machine/replay.js';
+import { findModel, models } from '../models/index.js';
+import { emulatorVersion } from '../package-root.js';
+import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
+import { readTraceEvents, readTraceHeader, TraceError, TraceWriter } from '../trace/trace-file.js';
+import { count, ProgressBar } from './progress.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, badInput: 3 } as const;
+
+class UsageError extends Error {}
+class InputError extends Error {}
+
+const HELP: Record<string, string> = {
+  '': `myriad-emu ${'$VERSION'}: an emulator of the Movidius Myriad VPU USB sticks
+
+Usage: myriad-emu <command> [options]
+
+Commands:
+  info <image.mvcmd>      list the records of an MA2x boot image
+  boot <image.mvcmd>      plug in an emulated stick and boot it with the image
+  replay <trace>          re-execute a recorded trace and check every event
+  help [command]          this text, or a command's
+
+Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malformed input.`,
+  info: `Usage: myriad-emu info <image.mvcmd>
+
+Lists every record of an MA2x boot stream with its offset, address and size, then a summary.
+A malformed stream is listed up to the error, which is reported with its byte offset (exit 3).`,
+  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet]
+
+Plugs an emulated stick into an emulated host, lets the host enumerate it, and writes the image
+to its bulk OUT endpoint the way the host libraries do, with an upload progress bar.
+  --model    ma2485 (NCS2, default) or ma2450 (NCS)
+  --record   write the trace of the whole session to FILE (replay it with 'myriad-emu replay')
+  --chunk    bytes per bulk transfer: 1048576 by default, or 'packet' for 512
+Exit 0 when the device took the image and left the bus, 1 otherwise.`,
+  replay: `Usage: myriad-emu replay <trace>
+
+Re-executes the inputs of a trace on a fresh machine and compares every event it derives with
+the recorded one. Exit 0 when all match; 1 at the first difference, which is printed with the
+events before it and the state of the machine.`,
+};
+
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const print = (line = '') => out.write(`${line}\n`);
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        print(help(rest[0] ?? ''));
+        return EXIT.ok;
+      case '--version':
+      case '-V':
+        print(emulatorVersion());
+        return EXIT.ok;
+      case 'info':
+        return info(rest, print);
+      case 'boot':
+        return await boot(rest, print, err);
+      case 'replay':
+        return replayCommand(rest, print, err);
+      default:
+        throw new UsageError(`unknown command '${command}'`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      err.write(`myriad-emu: ${error.message}\nRun 'myriad-emu help' for usage.\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof InputError || error instanceof TraceError) {
+      err.write(`myriad-emu: ${error.message}\n`);
+      return EXIT.badInput;
+    }
+    throw error;
+  }
+}
+
+function help(topic: string): string {
+  const text = HELP[topic];
+  if (text === undefined) throw new UsageError(`no help for '${topic}'`);
+  return text.replace('$VERSION', emulatorVersion());
+}
+
+function readInput(path: string | undefined, what: string): Uint8Array {
+  if (!path) throw new UsageError(`${what} file missing`);
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new InputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+function info(args: string[], print: (line?: string) => void): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length > 1) throw new UsageError('info takes one image');
+  const image = readInput(positionals[0], 'image');
+  const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, '0')}`;
+  const row = (offset: number, record: string, detail: string) => print(`${String(offset).padStart(10)}  ${record.padEnd(8)}  ${detail}`);
+  let loadBytes = 0;
+  let records = 0;
+  let entry: number | null = null;
+  let error: string | null = null;
+  const sink: MvcmdSink = {
+    magic: (o) => (row(o, 'magic', '"MA2x"'), records++, true),
+    name: (o, text) => (row(o, 'name', JSON.stringify(text)), records++, true),
+    write8: (o, a, v) => (row(o, 'write8', `[${hex(a)}] = 0x${v.toString(16).padStart(2, '0')}`), records++, true),
+    write32: (o, a, v) => (row(o, 'write32', `[${hex(a)}] = ${hex(v)}`), records++, true),
+    loadStart: (o, a, n) => (row(o, 'load', `${hex(a)} .. ${hex(a + n)}  ${n} bytes`), (loadBytes += n), records++, true),
+    loadData: () => {},
+    call: (o, a) => (row(o, 'call', hex(a)), records++, true),
+    send: (o, a, n) => (row(o, 'send', `${n} bytes from ${hex(a)} to the host on EP 0x81`), records++, true),
+    jump: (o, a) => {
+      row(o, 'jump', hex(a));
+      records++;
+      entry = a;
+      return false;
+    },
+    error: (o, reason) => {
+      error = `offset ${o}: ${reason}`;
+    },
+  };
+  print(`${'offset'.padStart(10)}  ${'record'.padEnd(8)}  detail`);
+  const parser = new MvcmdParser(sink);
+  const consumed = parser.feed(image);
+  print();
+  print(`${image.length} bytes, ${records} records, ${loadBytes} bytes of load-block data`);
+  if (error) throw new InputError(`malformed image: ${error}`);
+  if (!parser.stopped && !parser.atRecordBoundary) throw new InputError(`truncated image: it ends missing ${parser.missing}`);
+  if (entry === null) {
+    print('no jump record: the ROM would wait for more of the stream');
+  } else {
+    print(`entry point ${hex(entry)}`);
+    if (consumed < image.length) print(`${image.length - consumed} bytes after the jump record are never parsed`);
+  }
+  return EXIT.ok;
+}
+
+async function boot(args: string[], print: (line?: string) => void, err: NodeJS.WritableStream): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { model: { type: 'string', default: 'ma2485' }, record: { type: 'string' }, chunk: { type: 'string' } },
+  });
+  if (positionals.length > 1) throw new UsageError('boot takes one image');
+  const model = findModel(values.model!);
+  if (!model) throw new UsageError(`unknown model '${values.model}': ${Object.keys(models).join(' or ')}`);
+  const chunk = values.chunk === undefined ? undefined : values.chunk === 'packet' ? 'packet' : Number(values.chunk);
+  if (typeof chunk === 'number' && !(Number.isInteger(chunk) && chunk > 0)) throw new UsageError(`--chunk takes a positive number of bytes or 'packet'`);
+  const image = readInput(positionals[0], 'image');
+
+  const writer = values.record ? new TraceWriter(values.record, { emulator: emulatorVersion(), model: model.name }) : null;
+  const hub = new Hub();
+  const port = hub.plug({ model, record: true, ...(writer ? { listener: writer.listener } : {}) });
+  try {
+    await hub.sleep(300);
+    const device = (await hub.usb.getDevices())[0];
+    for (const line of hub.messages) print(`[host] ${line}`);
+    if (!device) {
+      print('the host could not enumerate the stick');
+      return EXIT.failed;
+    }
+    const bar = new ProgressBar('upload');
+    let result;
+    try {
+      result = await bootDevice(hub.usb, device, image, {
+        sleep: (ms) => hub.sleep(ms),
+        onProgress: (sent, total) => bar.update(sent, total),
+        reattachTimeoutMs: 2000,
+        ...(chunk !== undefined ? { chunkSize: chunk } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof BootError)) throw error;
+      err.write(`\n`);
+      print(`boot failed: ${error.message}`);
+      for (const event of port.recorder!.events.filter((e) => e.kind === 'rom.error' || e.kind === 'bus.error')) print(`  ${describeEvent(event)}`);
+      return EXIT.failed;
+    }
+    for (const line of hub.messages.slice(2)) print(`[host] ${line}`);
+    const events = port.recorder!.events;
+    const records = events.filter((e) => e.kind === 'rom.record').length;
+    print(`sent ${result.bytesSent} bytes in ${result.transfers} transfer(s); the ROM performed ${records} records`);
+    for (const event of events.filter((e) => e.kind === 'core.start' || e.kind === 'core.halt' || e.kind === 'rom.error')) print(`  ${describeEvent(event)}`);
+    print(`virtual time ${formatTime(hub.now)}, ${events.length} events`);
+    if (writer) print(`trace written to ${values.record}`);
+    if (!result.detached) {
+      print('the device did not leave the bus: the image did not reach a jump record');
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  } finally {
+    writer?.close();
+  }
+}
+
+function replayCommand(args: string[], print: (line?: string) => void, err: NodeJS.WritableStream): number {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UsageError('replay takes one trace file');
+  const path = positionals[0]!;
+  try {
+    statSync(path);
+  } catch (error) {
+    throw new InputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  const header = readTraceHeader(path);
+  const model = findModel(header.model);
+  if (!model) throw new InputError(`${path}: unknown model '${header.model}'`);
+  let total = 0;
+  for (const _ of readTraceEvents(path)) total++;
+  const bar = new ProgressBar('replay', err as NodeJS.WriteStream);
+  const result = replay(model, readTraceEvents(path), { onProgress: (checked) => bar.update(checked, total, count) });
+  if (result.ok) {
+    bar.update(total, total, count);
+    print(`replay of ${path}: all ${result.events} events re-derived identically (${header.model}, recorded by ${header.emulator})`);
+    return EXIT.ok;
+  }
+  const d = result.divergence!;
+  print(`replay of ${path} DIVERGED at event #${d.seq}`);
+  print(`  expected: ${d.expected ? describeEvent(d.expected) : '(nothing: the replay derived an event the trace lacks)'}`);
+  print(`  actual:   ${d.actual ? describeEvent(d.actual) : '(nothing: the replay did not derive it)'}`);
+  print('  events before it:');
+  for (const event of d.before) print(`    ${describeEvent(event)}`);
+  print(`  machine: ${d.state}`);
+  return EXIT.failed;
+}

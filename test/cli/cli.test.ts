@@ -1,0 +1,98 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bin = join(root, 'dist/emu/cli/bin.js');
+const image = join(root, 'firmware-stubs/idle-loop/idle-loop.mvcmd');
+const dir = mkdtempSync(join(tmpdir(), 'myriad-cli-'));
+
+function run(...args: string[]) {
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: 'npm test' builds it (npm run build)`);
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('myriad-emu CLI', () => {
+  it('help and version exit 0; unknown commands and options exit 2 with a hint', () => {
+    expect(run('--help')).toMatchObject({ code: 0, out: expect.stringContaining('Usage: myriad-emu <command>') });
+    expect(run('help', 'boot').out).toContain('--record');
+    expect(run('--version').out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(run('dance')).toMatchObject({ code: 2, err: expect.stringContaining("unknown command 'dance'") });
+    expect(run('boot', image, '--bogus')).toMatchObject({ code: 2 });
+    expect(run('boot', image, '--model', 'ma9999')).toMatchObject({ code: 2, err: expect.stringContaining('ma2450 or ma2485') });
+    expect(run('boot', image, '--chunk', '-3')).toMatchObject({ code: 2 });
+    expect(run('info')).toMatchObject({ code: 2, err: expect.stringContaining('image file missing') });
+  });
+
+  it('info lists the records of an image with offsets, addresses and sizes', () => {
+    const r = run('info', image);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\s+56\s+load\s+0x70000000 \.\. 0x70000018\s+24 bytes/);
+    expect(r.out).toContain('entry point 0x70000000');
+  });
+
+  it('info of a malformed or missing file exits 3 and names the byte offset', () => {
+    const bad = join(dir, 'bad.mvcmd');
+    writeFileSync(bad, Buffer.from([0x4d, 0x41, 0x32, 0x78, 0x00, 0x00, 0x77]));
+    expect(run('info', bad)).toMatchObject({ code: 3, err: expect.stringContaining('malformed image: offset 6: unknown opcode 0x77') });
+    const truncated = join(dir, 'truncated.mvcmd');
+    writeFileSync(truncated, Buffer.from([0x4d, 0x41, 0x32, 0x78, 0x8a, 0, 0, 0, 0x70, 2, 0, 1, 2]));
+    expect(run('info', truncated)).toMatchObject({ code: 3, err: expect.stringContaining('missing 6 bytes of a load block') });
+    expect(run('info', join(dir, 'nope.mvcmd'))).toMatchObject({ code: 3, err: expect.stringContaining('ENOENT') });
+  });
+
+  it('boot records a trace; two processes record byte-identical traces; replay verifies it', () => {
+    const a = join(dir, 'a.jsonl');
+    const b = join(dir, 'b.jsonl');
+    const first = run('boot', image, '--record', a);
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('USB disconnect (boot ROM jumped to the firmware)');
+    expect(first.err).toContain('upload');
+    expect(run('boot', image, '--record', b, '--model', 'ma2485').code).toBe(0);
+    expect(readFileSync(b).equals(readFileSync(a))).toBe(true);
+    expect(run('replay', a)).toMatchObject({ code: 0, out: expect.stringContaining('re-derived identically') });
+  });
+
+  it('boot in packet-sized transfers on an NCS works too', () => {
+    const r = run('boot', image, '--model', 'ma2450', '--chunk', 'packet');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`in ${Math.ceil(readFileSync(image).length / 512)} transfer(s)`);
+  });
+
+  it('a rejected image makes boot exit 1 with the ROM error', () => {
+    const bad = join(dir, 'reject.mvcmd');
+    writeFileSync(bad, Buffer.from('not an image'));
+    const r = run('boot', bad);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('boot failed: device answered stall at byte 0');
+    expect(r.out).toContain('bad magic');
+  });
+
+  it('replay of a tampered trace exits 1 and prints the first differing event, the events before it and the machine', () => {
+    const a = join(dir, 'tamper.jsonl');
+    expect(run('boot', image, '--record', a).code).toBe(0);
+    const lines = readFileSync(a, 'utf8').split('\n');
+    const at = lines.findIndex((l) => l.includes('"kind":"usb.state"') && l.includes('"configured"'));
+    lines[at] = lines[at]!.replace('"configuration":1', '"configuration":2');
+    const tampered = join(dir, 'tampered.jsonl');
+    writeFileSync(tampered, lines.join('\n'));
+    const r = run('replay', tampered);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`DIVERGED at event #${at - 1}`);
+    expect(r.out).toMatch(/expected: #\d+ \S+ usb.state address=1 configuration=2 state="configured"/);
+    expect(r.out).toMatch(/actual: {3}#\d+ \S+ usb.state address=1 configuration=1 state="configured"/);
+    expect(r.out).toContain('events before it:');
+    expect(r.out).toContain('machine: t=');
+  });
+
+  it('replay of a file that is not a trace exits 3 naming the line and byte', () => {
+    const junk = join(dir, 'junk.jsonl');
+    writeFileSync(junk, '{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n{"kind":"host.plug","seq":0,"t":0}\n{oops\n');
+    expect(run('replay', junk)).toMatchObject({ code: 3, err: expect.stringContaining('line 3 (byte 105)') });
+    expect(run('replay', join(dir, 'missing.jsonl'))).toMatchObject({ code: 3, err: expect.stringContaining('ENOENT') });
+  });
+});

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { images, rebuild } from '../firmware-stubs/build.js';
+import { replay } from '../emu/machine/replay.js';
+import { ma2485 } from '../emu/models/index.js';
+import { DirectHost } from './support/direct-host.js';
+import { DATA_ADDR, DATA_BYTES, ENTRY, FLAG_ADDR, PROGRAM_WORDS } from '../firmware-stubs/idle-loop/image.js';
+
+describe('firmware-stubs', () => {
+  it('the committed images are byte-identical to a rebuild from their sources', () => {
+    expect(Object.keys(images).length).toBeGreaterThan(0);
+    expect(rebuild(true)).toEqual([]);
+  });
+
+  it('the idle-loop image loads its program, data and flag, then jumps to its entry', () => {
+    const host = new DirectHost({ model: ma2485 }).enumerate();
+    expect(host.out(0x01, images['idle-loop/idle-loop.mvcmd']!())?.status).toBe('ok');
+    const bus = host.stick.bus;
+    expect(PROGRAM_WORDS.map((_, i) => bus.read(ENTRY + 4 * i, 4, 'test'))).toEqual(PROGRAM_WORDS);
+    expect(bus.read(DATA_ADDR + DATA_BYTES - 1, 1, 'test')).toBe(((DATA_BYTES - 1) * 7 + ((DATA_BYTES - 1) >> 8)) & 0xff);
+    expect(bus.read(FLAG_ADDR, 1, 'test')).toBe(1);
+    host.run(1);
+    expect(host.of('core.halt').map((e) => e.pc)).toEqual([ENTRY]);
+    expect(replay(ma2485, host.events).ok).toBe(true);
+  });
+});
