@@ -4,6 +4,7 @@ import { bootDevice, BootError } from '../../emu/host/boot.js';
 import { Hub } from '../../emu/host/hub.js';
 import type { EmulatedUSBDevice, USBConnectionEvent } from '../../emu/host/webusb.js';
 import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
+import { ma2485 } from '../../emu/models/index.js';
 import { fakeLeon } from '../support/fake-leon.js';
 
 const IMAGE = readFileSync(new URL('../../firmware-stubs/idle-loop/idle-loop.mvcmd', import.meta.url));
@@ -181,5 +182,32 @@ describe('host boot helper', () => {
   it('reports a stall with the byte where it happened', async () => {
     const { hub, device } = await plugged();
     await expect(bootDevice(hub.usb, device, Uint8Array.of(0x11, 0x22), { sleep: (ms) => hub.sleep(ms) })).rejects.toThrow(/stall at byte 0 of 2/);
+  });
+});
+
+describe('re-enumeration with another personality', () => {
+  it('a device that leaves and comes back as 03e7:f63b is found by the boot helper, with its new descriptors', async () => {
+    const hub = new Hub();
+    const booted = {
+      ...ma2485.usb.rom,
+      productId: 0xf63b,
+      bcdUSB: 0x0210,
+      manufacturer: 'Movidius',
+      product: 'VSC Loopback Device',
+      serial: '11223344556677',
+    };
+    // The firmware's own USB stack is a later issue; here a test double connects the way it will.
+    const port = hub.plug({
+      model: 'ma2485',
+      leon: fakeLeon({ 0x70000000: () => port.stick.usb.connect(booted, { receive: (_ep, d) => d.length, busReset: () => {} }) }, 400_000_000),
+    });
+    await hub.sleep(300);
+    const [rom] = await hub.usb.getDevices();
+    const result = await bootDevice(hub.usb, rom!, encodeMvcmd([{ op: 'magic' }, { op: 'jump', addr: 0x70000000 }]), { sleep: (ms) => hub.sleep(ms) });
+    expect(result.detached).toBe(true);
+    const again = result.reattached as EmulatedUSBDevice;
+    expect([again.productId, again.productName, again.serialNumber, again.usbVersionMinor]).toEqual([0xf63b, 'VSC Loopback Device', '11223344556677', 1]);
+    expect((await hub.usb.getDevices()).map((d) => d.productId)).toEqual([0xf63b]);
+    expect(hub.messages.filter((m) => m.includes('new high-speed USB device')).length).toBe(2);
   });
 });
