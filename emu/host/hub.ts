@@ -29,7 +29,6 @@ export class Port {
   /** Bumped at every connect and disconnect so that stale enumerations stop. */
   generation = 0;
   readonly waiters = new Map<number, (event: ControlDone | TransferDone) => void>();
-  readonly early = new Map<number, ControlDone | TransferDone>();
   readonly recorder: EventRecorder | null;
 
   constructor(
@@ -162,15 +161,13 @@ export class Hub {
 
   private submit(port: Port, start: () => number): Promise<ControlDone | TransferDone> {
     port.stick.runUntil(this.hostNow);
-    const id = start();
-    const early = port.early.get(id);
-    if (early) {
-      port.early.delete(id);
-      return Promise.resolve(early);
-    }
+    // Wait first: a transfer to a device that is gone ends before start() returns.
+    const id = port.stick.nextTransferId;
+    const done = new Promise<ControlDone | TransferDone>((resolve) => port.waiters.set(id, resolve));
     this.pending++;
+    start();
     this.kick();
-    return new Promise((resolve) => port.waiters.set(id, resolve));
+    return done;
   }
 
   /** Every event of every stick passes here: completions, connects, disconnects. */
@@ -179,10 +176,7 @@ export class Hub {
       case 'usb.control.done':
       case 'usb.transfer.done': {
         const waiter = port.waiters.get(event.id);
-        if (!waiter) {
-          port.early.set(event.id, event);
-          return;
-        }
+        if (!waiter) return; // a transfer submitted to the stick directly, not through the hub
         port.waiters.delete(event.id);
         this.pending--;
         this.progressed = true;

@@ -334,6 +334,7 @@ export class EmulatedUSBDevice {
     this.checkOpen();
     const endpoint = this.findEndpoint('in', endpointNumber);
     if (endpoint.type === 'isochronous') throw new DOMException('The specified endpoint is not a bulk or interrupt endpoint.', 'InvalidAccessError');
+    if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) throw new TypeError('The transfer length must be an unsigned 32-bit integer.');
     const done = await this.hub.transfer(this.port, 0x80 | endpointNumber, length, null);
     const status = this.transferStatus(done);
     return new USBInTransferResult(status, dataView(done.data ?? new Uint8Array(0)));

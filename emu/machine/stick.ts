@@ -72,6 +72,11 @@ export class Stick {
     return this.scheduler.now;
   }
 
+  /** The id the next control or bulk transfer will get (so a host can wait for it first). */
+  get nextTransferId(): number {
+    return this.nextInputId;
+  }
+
   // ---- inputs
 
   /** Plugs the stick in: power-on reset, the ROM appears on the bus. */

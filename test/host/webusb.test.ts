@@ -85,6 +85,8 @@ describe('WebUSB-style host API', () => {
     await device.claimInterface(0);
     await expectDomError(device.transferIn(2, 64), 'NotFoundError');
     await expectDomError(device.transferOut(0x81, new Uint8Array(4)), 'NotFoundError');
+    await expect(device.transferIn(1, -1)).rejects.toThrow(TypeError);
+    await expect(device.transferIn(1, 2 ** 32)).rejects.toThrow(TypeError);
     await device.releaseInterface(0);
     await expectDomError(device.transferOut(1, new Uint8Array(4)), 'NotFoundError');
   });
