@@ -1,5 +1,5 @@
 import { KiB, MiB, type ChipModel } from './model.js';
-import { romConfiguration } from './rom-usb.js';
+import { romPersonality } from './rom-usb.js';
 
 /** Myriad 2, the chip of the Neural Compute Stick (NCS1). */
 export const ma2450: ChipModel = {
@@ -7,22 +7,7 @@ export const ma2450: ChipModel = {
   chip: 'Myriad 2',
   stick: 'Neural Compute Stick',
   usb: {
-    rom: {
-      vendorId: 0x03e7,
-      productId: 0x2150,
-      bcdUSB: 0x0200,
-      bcdDevice: 0x0001,
-      // Not in the public dumps; 0 means "defined by the interface", as the interface is FF.
-      deviceClass: 0x00,
-      deviceSubclass: 0x00,
-      deviceProtocol: 0x00,
-      maxPacketSize0: 64,
-      manufacturer: 'Movidius Ltd.',
-      product: 'Movidius MA2X5X',
-      serial: '03e72150',
-      speed: 'high',
-      configurations: [romConfiguration],
-    },
+    rom: romPersonality({ productId: 0x2150, product: 'Movidius MA2X5X', serial: '03e72150' }),
     bootedVendorId: 0x03e7,
     bootedProductId: 0xf63b,
   },

@@ -1,5 +1,5 @@
 import { KiB, MiB, type ChipModel } from './model.js';
-import { romConfiguration } from './rom-usb.js';
+import { romPersonality } from './rom-usb.js';
 
 /** Myriad X, the chip of the Neural Compute Stick 2. */
 export const ma2485: ChipModel = {
@@ -7,21 +7,7 @@ export const ma2485: ChipModel = {
   chip: 'Myriad X',
   stick: 'Neural Compute Stick 2',
   usb: {
-    rom: {
-      vendorId: 0x03e7,
-      productId: 0x2485,
-      bcdUSB: 0x0200,
-      bcdDevice: 0x0001,
-      deviceClass: 0x00,
-      deviceSubclass: 0x00,
-      deviceProtocol: 0x00,
-      maxPacketSize0: 64,
-      manufacturer: 'Movidius Ltd.',
-      product: 'Movidius MyriadX',
-      serial: '03e72485',
-      speed: 'high',
-      configurations: [romConfiguration],
-    },
+    rom: romPersonality({ productId: 0x2485, product: 'Movidius MyriadX', serial: '03e72485' }),
     bootedVendorId: 0x03e7,
     bootedProductId: 0xf63b,
   },

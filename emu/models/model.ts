@@ -103,7 +103,7 @@ export interface ChipModel {
   readonly registerBlocks: readonly RegisterBlockSpec[];
   readonly shave: ShaveSpec;
   readonly leon: { readonly cores: readonly string[] };
-  /** Where the firmware image names its LEON OS entry by convention (informational). */
+  /** The LEON OS mask ROM. Its contents are not public, so it is not mapped on the bus. */
   readonly rom: { readonly base: number; readonly size: number };
 }
 

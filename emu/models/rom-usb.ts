@@ -1,4 +1,4 @@
-import type { ConfigurationSpec } from './model.js';
+import type { ConfigurationSpec, UsbPersonality } from './model.js';
 
 /**
  * The ROM's single configuration, the same on both chips (myriad-facts.md section 1):
@@ -25,3 +25,24 @@ export const romConfiguration: ConfigurationSpec = {
     },
   ],
 };
+
+/**
+ * The ROM's USB identity. Both chips answer the same descriptors but for the product id, the
+ * product string and the serial (myriad-facts.md section 1). Not in the public dumps:
+ * bDeviceClass, taken as 0 (defined by the interface, which is FF).
+ */
+export function romPersonality(differences: Pick<UsbPersonality, 'productId' | 'product' | 'serial'>): UsbPersonality {
+  return {
+    vendorId: 0x03e7,
+    bcdUSB: 0x0200,
+    bcdDevice: 0x0001,
+    deviceClass: 0x00,
+    deviceSubclass: 0x00,
+    deviceProtocol: 0x00,
+    maxPacketSize0: 64,
+    manufacturer: 'Movidius Ltd.',
+    speed: 'high',
+    configurations: [romConfiguration],
+    ...differences,
+  };
+}
