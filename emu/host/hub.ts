@@ -48,6 +48,8 @@ interface Timer {
 
 class EnumerationError extends Error {}
 
+const MAX_MESSAGES = 1000;
+
 /** How long the pump may run the machines before it lets the event loop breathe. */
 const PUMP_SLICE_MS = 20;
 
@@ -62,7 +64,7 @@ const PUMP_SLICE_MS = 20;
 export class Hub {
   readonly usb: EmulatedUSB;
   readonly ports: Port[] = [];
-  /** What the operating system would print (kernel log style). */
+  /** What the operating system would print (kernel log style), the last MAX_MESSAGES lines. */
   readonly messages: string[] = [];
   private hostNow = 0;
   private timers: Timer[] = [];
@@ -185,14 +187,14 @@ export class Hub {
       }
       case 'usb.connect': {
         const generation = ++port.generation;
-        this.messages.push(`usb port ${port.number}: new high-speed USB device, idVendor=${hex4(event.vendorId)}, idProduct=${hex4(event.productId)}`);
+        this.say(`usb port ${port.number}: new high-speed USB device, idVendor=${hex4(event.vendorId)}, idProduct=${hex4(event.productId)}`);
         // Enumeration is host code: it starts once the machine has finished this instant.
         queueMicrotask(() => void this.enumerate(port, generation));
         return;
       }
       case 'usb.disconnect': {
         port.generation++;
-        this.messages.push(`usb port ${port.number}: USB disconnect (${event.reason})`);
+        this.say(`usb port ${port.number}: USB disconnect (${event.reason})`);
         const device = port.device;
         port.device = null;
         if (device) queueMicrotask(() => this.usb.removeDevice(device));
@@ -248,7 +250,7 @@ export class Hub {
         info.configuration = first;
       }
       this.checkGeneration(port, generation);
-      this.messages.push(
+      this.say(
         `usb port ${port.number}: address ${address}: ${info.manufacturer ?? '?'} ${info.product ?? '?'} (serial ${info.serial ?? '-'}), configuration ${info.configuration}`,
       );
       const usbDevice = new EmulatedUSBDevice(this, port, info);
@@ -256,7 +258,7 @@ export class Hub {
       this.usb.addDevice(usbDevice);
     } catch (error) {
       if (port.generation === generation) {
-        this.messages.push(`usb port ${port.number}: enumeration failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.say(`usb port ${port.number}: enumeration failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   }
@@ -269,6 +271,11 @@ export class Hub {
 
   private checkGeneration(port: Port, generation: number): void {
     if (port.generation !== generation) throw new EnumerationError('device went away');
+  }
+
+  private say(line: string): void {
+    this.messages.push(line);
+    if (this.messages.length > MAX_MESSAGES) this.messages.splice(0, this.messages.length - MAX_MESSAGES);
   }
 
   // ---- the clock

@@ -162,8 +162,17 @@ export function checkEvent(value: unknown): string | null {
       type === 'bytes' ? v instanceof Uint8Array : type === 'bytes?' ? v === null || v instanceof Uint8Array : type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === type;
     if (!ok) return `${e.kind}.${key} must be ${type === 'bytes?' ? 'bytes or null' : type}`;
   }
+  // Inputs drive a machine on replay: they must be what a host could have sent.
+  const uint = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+  if ('id' in fields && e.kind.startsWith('host.') && !uint(e.id, Number.MAX_SAFE_INTEGER)) return `${e.kind}.id must be a non-negative integer`;
   if (e.kind === 'host.control' && (e.setup as Uint8Array).length !== 8) return 'host.control.setup must be 8 bytes';
-  if (e.kind === 'host.transfer' && !Number.isInteger(e.endpoint)) return 'host.transfer.endpoint must be an integer';
+  if (e.kind === 'host.transfer') {
+    if (!uint(e.endpoint, 0xff)) return 'host.transfer.endpoint must be an integer from 0 to 255';
+    if (!uint(e.length, 0xffffffff)) return 'host.transfer.length must be an unsigned 32-bit integer';
+    if ((e.endpoint as number) & 0x80 ? e.data !== null : !(e.data instanceof Uint8Array) || e.data.length !== e.length) {
+      return 'host.transfer.data must be null for IN endpoints and length bytes for OUT endpoints';
+    }
+  }
   return null;
 }
 

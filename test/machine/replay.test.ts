@@ -149,6 +149,9 @@ describe('trace files', () => {
     ['a wrong field type', '{"id":"x","kind":"host.cancel","seq":0,"t":0}', /host.cancel.id must be number/],
     ['a gap in seq', '{"kind":"host.plug","seq":5,"t":0}', /event seq 5 where 0 was expected/],
     ['bytes that are not bytes', '{"data":null,"id":1,"kind":"host.control","seq":0,"setup":"xx","t":0}', /setup must be bytes/],
+    ['a negative IN length', '{"data":null,"endpoint":129,"id":1,"kind":"host.transfer","length":-4,"seq":0,"t":0}', /length must be an unsigned 32-bit integer/],
+    ['OUT data of the wrong length', '{"data":{"$bytes":"AAA="},"endpoint":1,"id":1,"kind":"host.transfer","length":9,"seq":0,"t":0}', /length bytes for OUT/],
+    ['an endpoint out of range', '{"data":null,"endpoint":300,"id":1,"kind":"host.transfer","length":4,"seq":0,"t":0}', /endpoint must be an integer from 0 to 255/],
   ])('a corrupt event (%s) is a TraceError naming line and byte', (_name, line, message) => {
     const file = join(dir, 'bad-event.jsonl');
     writeFileSync(file, `{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n${line}\n`);
