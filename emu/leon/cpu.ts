@@ -1,0 +1,896 @@
+/**
+ * The SPARC V8 integer unit of a LEON core (The SPARC Architecture Manual, Version 8).
+ *
+ * State lives in typed arrays; instructions are decoded once per 4 KiB page of RAM and the
+ * decoded page is dropped when the page is written. `run` executes up to a number of
+ * instructions and returns; traps, interrupts and error mode are handled as chapter 7 orders
+ * them. Both byte orders: big-endian (GRLIB LEON, QEMU leon3_generic) and little-endian
+ * (Myriad), for instructions and data alike.
+ */
+import { annul, cond, decode, disp22, disp30, imm22, iBit, Kind, rd as rdField, rs1 as rs1Field, rs2 as rs2Field, simm13, asi as asiField } from './decode.js';
+import { Trap, trapName } from './traps.js';
+
+/** What the core reaches outside its RAM windows (device registers). */
+export interface SparcBus {
+  /** Returns the value (unsigned), or -1 for a bus error. */
+  read(addr: number, size: 1 | 2 | 4): number;
+  /** Returns false for a bus error. */
+  write(addr: number, size: 1 | 2 | 4, value: number): boolean;
+}
+
+/** RAM the core reads and writes directly. */
+export interface RamWindow {
+  readonly base: number;
+  readonly size: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface SparcConfig {
+  readonly nwindows?: number;
+  readonly littleEndian: boolean;
+  /** PSR impl and ver (bits 31:24); LEON3 is 0xF3. */
+  readonly implVer?: number;
+  /** What RDASR %asr17 returns (LEON configuration register). */
+  readonly asr17: number;
+  readonly ram: readonly RamWindow[];
+  readonly bus: SparcBus;
+  /** The core took interrupt `level` (the interrupt controller clears its pending bit). */
+  readonly acknowledge?: (level: number) => void;
+}
+
+export type HaltReason = 'error-mode' | 'power-down' | null;
+
+const PAGE_SHIFT = 12;
+const PAGE_WORDS = 1 << (PAGE_SHIFT - 2);
+
+interface CodePage {
+  readonly words: Int32Array;
+  readonly kinds: Uint8Array;
+}
+
+/** The manual's icc test for Bicc and Ticc (table F-7). */
+function testIcc(c: number, n: number, z: number, v: number, carry: number): boolean {
+  switch (c) {
+    case 0x8: return true; // a
+    case 0x0: return false; // n
+    case 0x9: return z === 0; // ne
+    case 0x1: return z === 1; // e
+    case 0xa: return (z | (n ^ v)) === 0; // g
+    case 0x2: return (z | (n ^ v)) === 1; // le
+    case 0xb: return (n ^ v) === 0; // ge
+    case 0x3: return (n ^ v) === 1; // l
+    case 0xc: return (carry | z) === 0; // gu
+    case 0x4: return (carry | z) === 1; // leu
+    case 0xd: return carry === 0; // cc
+    case 0x5: return carry === 1; // cs
+    case 0xe: return n === 0; // pos
+    case 0x6: return n === 1; // neg
+    case 0xf: return v === 0; // vc
+    default: return v === 1; // 0x7 vs
+  }
+}
+
+export class SparcV8 {
+  readonly nwindows: number;
+  readonly littleEndian: boolean;
+  /** Globals at 0..7, then the windows (16 registers each), then a sink for writes to %g0. */
+  readonly regs: Int32Array;
+  private readonly sink: number;
+  /** Register number -> index in `regs`, for reading and for writing, per CWP. */
+  private readonly readMaps: Int32Array[];
+  private readonly writeMaps: Int32Array[];
+  private rmap: Int32Array;
+  private wmap: Int32Array;
+
+  pc = 0;
+  npc = 4;
+  y = 0;
+  // PSR, kept in fields.
+  private implVer: number;
+  n = 0;
+  z = 0;
+  v = 0;
+  c = 0;
+  ef = 0;
+  pil = 0;
+  s = 1;
+  ps = 0;
+  et = 0;
+  cwp = 0;
+  wim = 0;
+  /** TBR: trap base address (bits 31:12) and tt (bits 11:4). */
+  tba = 0;
+  tt = 0;
+  readonly asr = new Int32Array(32);
+
+  /** The interrupt level requested by the interrupt controller (0 = none). */
+  irl = 0;
+  halted: HaltReason = null;
+  /** The trap that put the core in error mode. */
+  errorTrap = 0;
+  instructions = 0;
+
+  private readonly ram: readonly RamWindow[];
+  private readonly views: DataView[];
+  private readonly bus: SparcBus;
+  private readonly acknowledge: (level: number) => void;
+  private readonly pages = new Map<number, CodePage>();
+  /** The page the last fetch came from (most fetches hit it). */
+  private lastPageNumber = -1;
+  private lastPage: CodePage | null = null;
+  /** One bit per 4 KiB page: set while the page has decoded code. */
+  private readonly codePages = new Uint8Array(1 << (32 - PAGE_SHIFT - 3));
+
+  constructor(config: SparcConfig) {
+    this.nwindows = config.nwindows ?? 8;
+    if (this.nwindows < 2 || this.nwindows > 32) throw new RangeError('NWINDOWS must be 2..32');
+    this.littleEndian = config.littleEndian;
+    this.implVer = config.implVer ?? 0xf3;
+    this.asr[17] = config.asr17;
+    this.ram = config.ram;
+    this.views = config.ram.map((w) => new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength));
+    this.bus = config.bus;
+    this.acknowledge = config.acknowledge ?? (() => {});
+    this.regs = new Int32Array(8 + this.nwindows * 16 + 1);
+    this.sink = this.regs.length - 1;
+    this.readMaps = [];
+    this.writeMaps = [];
+    for (let w = 0; w < this.nwindows; w++) {
+      const map = new Int32Array(32);
+      for (let r = 0; r < 32; r++) {
+        if (r < 8) map[r] = r;
+        else if (r < 24) map[r] = 8 + w * 16 + (r - 8);
+        else map[r] = 8 + ((w + 1) % this.nwindows) * 16 + (r - 24);
+      }
+      this.readMaps.push(map);
+      const write = map.slice();
+      write[0] = this.sink;
+      this.writeMaps.push(write);
+    }
+    this.rmap = this.readMaps[0]!;
+    this.wmap = this.writeMaps[0]!;
+  }
+
+  // ---- architectural registers
+
+  get psr(): number {
+    return (
+      ((this.implVer << 24) | (this.n << 23) | (this.z << 22) | (this.v << 21) | (this.c << 20) | (this.ef << 12) | (this.pil << 8) | (this.s << 7) | (this.ps << 6) | (this.et << 5) | this.cwp) >>> 0
+    );
+  }
+
+  set psr(value: number) {
+    this.n = (value >>> 23) & 1;
+    this.z = (value >>> 22) & 1;
+    this.v = (value >>> 21) & 1;
+    this.c = (value >>> 20) & 1;
+    this.ef = 0; // no FPU in this core yet: EF stays 0 and FP instructions trap fp_disabled
+    this.pil = (value >>> 8) & 15;
+    this.s = (value >>> 7) & 1;
+    this.ps = (value >>> 6) & 1;
+    this.et = (value >>> 5) & 1;
+    this.setCwp(value & 31);
+  }
+
+  get tbr(): number {
+    return (this.tba | (this.tt << 4)) >>> 0;
+  }
+
+  /** Register r (0..31) of the current window. */
+  reg(r: number): number {
+    return this.regs[this.rmap[r]!]!;
+  }
+
+  setReg(r: number, value: number): void {
+    this.regs[this.wmap[r]!] = value;
+  }
+
+  private setCwp(cwp: number): void {
+    this.cwp = cwp;
+    this.rmap = this.readMaps[cwp]!;
+    this.wmap = this.writeMaps[cwp]!;
+  }
+
+  /** Power-on reset (manual 7.7): supervisor, traps disabled, PC 0. */
+  reset(pc = 0): void {
+    this.regs.fill(0);
+    this.y = 0;
+    this.n = this.z = this.v = this.c = 0;
+    this.ef = 0;
+    this.pil = 0;
+    this.s = 1;
+    this.ps = 0;
+    this.et = 0;
+    this.setCwp(0);
+    this.wim = 0;
+    this.tba = 0;
+    this.tt = 0;
+    this.pc = pc;
+    this.npc = pc + 4;
+    this.halted = null;
+    this.errorTrap = 0;
+    this.irl = 0;
+    this.instructions = 0;
+  }
+
+  // ---- memory
+
+  /** Index of the RAM window holding [addr, addr + size), or -1. */
+  private window(addr: number, size: number): number {
+    const ram = this.ram;
+    for (let i = 0; i < ram.length; i++) {
+      const w = ram[i]!;
+      const off = (addr - w.base) >>> 0;
+      if (off < w.size && off + size <= w.size) return i;
+    }
+    return -1;
+  }
+
+  /** A bus error on the last data access. */
+  private fault = false;
+
+  private load(addr: number, size: 1 | 2 | 4): number {
+    const i = this.window(addr, size);
+    if (i >= 0) {
+      const view = this.views[i]!;
+      const off = (addr - this.ram[i]!.base) >>> 0;
+      return size === 4 ? view.getInt32(off, this.littleEndian) : size === 2 ? view.getUint16(off, this.littleEndian) : view.getUint8(off);
+    }
+    const value = this.bus.read(addr >>> 0, size);
+    if (value < 0) {
+      this.fault = true;
+      return 0;
+    }
+    return value | 0;
+  }
+
+  private store(addr: number, size: 1 | 2 | 4, value: number): void {
+    const i = this.window(addr, size);
+    if (i >= 0) {
+      const view = this.views[i]!;
+      const off = (addr - this.ram[i]!.base) >>> 0;
+      if (size === 4) view.setInt32(off, value, this.littleEndian);
+      else if (size === 2) view.setUint16(off, value & 0xffff, this.littleEndian);
+      else view.setUint8(off, value & 0xff);
+      if (this.codePages[addr >>> (PAGE_SHIFT + 3)]! & (1 << ((addr >>> PAGE_SHIFT) & 7))) this.invalidate(addr);
+      return;
+    }
+    if (!this.bus.write(addr >>> 0, size, size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff))) this.fault = true;
+  }
+
+  /** Drops the decoded copy of the page holding addr (a store or FLUSH touched it). */
+  invalidate(addr: number): void {
+    const page = addr >>> PAGE_SHIFT;
+    this.pages.delete(page);
+    if (page === this.lastPageNumber) {
+      this.lastPageNumber = -1;
+      this.lastPage = null;
+    }
+    this.codePages[page >>> 3]! &= ~(1 << (page & 7));
+  }
+
+  /** The decoded page holding pc, or null when pc is not in RAM (fetched through the bus). */
+  private codePage(pc: number): CodePage | null {
+    const page = pc >>> PAGE_SHIFT;
+    if (page === this.lastPageNumber) return this.lastPage;
+    const cached = this.pages.get(page);
+    if (cached) {
+      this.lastPageNumber = page;
+      this.lastPage = cached;
+      return cached;
+    }
+    const base = (page << PAGE_SHIFT) >>> 0;
+    const i = this.window(base, 1 << PAGE_SHIFT);
+    if (i < 0) return null;
+    const view = this.views[i]!;
+    const off = (base - this.ram[i]!.base) >>> 0;
+    const words = new Int32Array(PAGE_WORDS);
+    const kinds = new Uint8Array(PAGE_WORDS);
+    for (let k = 0; k < PAGE_WORDS; k++) {
+      const word = view.getInt32(off + 4 * k, this.littleEndian);
+      words[k] = word;
+      kinds[k] = decode(word);
+    }
+    const decoded = { words, kinds };
+    this.pages.set(page, decoded);
+    this.lastPageNumber = page;
+    this.lastPage = decoded;
+    this.codePages[page >>> 3]! |= 1 << (page & 7);
+    return decoded;
+  }
+
+  // ---- traps
+
+  /**
+   * Takes trap `tt` (manual 7.5): with traps disabled the core enters error mode; otherwise
+   * ET=0, PS=S, S=1, a new window (without an overflow check), %l1/%l2 = PC/nPC, PC = TBR.
+   */
+  trap(tt: number): void {
+    if (this.et === 0) {
+      this.halted = 'error-mode';
+      this.errorTrap = tt;
+      return;
+    }
+    this.et = 0;
+    this.ps = this.s;
+    this.s = 1;
+    this.setCwp((this.cwp + this.nwindows - 1) % this.nwindows);
+    this.regs[this.wmap[17]!] = this.pc;
+    this.regs[this.wmap[18]!] = this.npc;
+    this.tt = tt;
+    this.pc = this.tbr | 0;
+    this.npc = (this.pc + 4) | 0;
+  }
+
+  /** Why the core is halted, in words. */
+  describeHalt(): string {
+    if (this.halted === 'error-mode') return `error mode after ${trapName(this.errorTrap)} (tt 0x${this.errorTrap.toString(16)}) with traps disabled at pc 0x${(this.pc >>> 0).toString(16)}`;
+    if (this.halted === 'power-down') return 'powered down, waiting for an interrupt';
+    return 'running';
+  }
+
+  // ---- execution
+
+  /**
+   * Executes up to `budget` instructions. Returns how many it executed; fewer means the core
+   * halted (error mode or power-down without a pending interrupt).
+   */
+  run(budget: number): number {
+    const regs = this.regs;
+    let executed = 0;
+    while (executed < budget) {
+      if (this.irl > 0 && this.et === 1 && (this.irl === 15 || this.irl > this.pil)) {
+        const level = this.irl;
+        this.halted = null;
+        this.trap(Trap.INTERRUPT_LEVEL_0 + level);
+        this.acknowledge(level);
+      }
+      if (this.halted !== null) break;
+      const pc = this.pc;
+      let word: number;
+      let kind: Kind;
+      const page = (pc & 3) === 0 ? this.codePage(pc) : null;
+      if (page !== null) {
+        const k = (pc >>> 2) & (PAGE_WORDS - 1);
+        word = page.words[k]!;
+        kind = page.kinds[k]! as Kind;
+      } else {
+        const fetched = (pc & 3) === 0 ? this.bus.read(pc >>> 0, 4) : -1;
+        if (fetched < 0) {
+          this.trap(Trap.INSTRUCTION_ACCESS_EXCEPTION);
+          executed++;
+          continue;
+        }
+        word = this.littleEndian ? bswap(fetched) : fetched | 0;
+        kind = decode(word);
+      }
+      executed++;
+      this.execute(word, kind, regs);
+    }
+    this.instructions += executed;
+    return executed;
+  }
+
+  private execute(w: number, kind: Kind, regs: Int32Array): void {
+    const rmap = this.rmap;
+    const pc = this.pc;
+    let npc = this.npc;
+    let nextPc = npc;
+    let nextNpc = (npc + 4) | 0;
+    // operand2: simm13 or r[rs2]
+    const op2 = iBit(w) ? simm13(w) : regs[rmap[rs2Field(w)]!]!;
+    const a = regs[rmap[rs1Field(w)]!]!;
+    const rd = rdField(w);
+
+    switch (kind) {
+      // ---- format 2 and CALL
+      case Kind.SETHI:
+        regs[this.wmap[rd]!] = imm22(w) << 10;
+        break;
+      case Kind.BICC: {
+        const taken = testIcc(cond(w), this.n, this.z, this.v, this.c);
+        const target = (pc + (disp22(w) << 2)) | 0;
+        if (taken) {
+          if (annul(w) && cond(w) === 0x8) {
+            nextPc = target; // ba,a: the delay instruction is annulled
+            nextNpc = (target + 4) | 0;
+          } else {
+            nextNpc = target;
+          }
+        } else if (annul(w)) {
+          nextPc = nextNpc; // an untaken branch with a=1 annuls its delay slot
+          nextNpc = (nextNpc + 4) | 0;
+        }
+        break;
+      }
+      case Kind.FBFCC:
+        return this.trap(Trap.FP_DISABLED);
+      case Kind.CBCCC:
+      case Kind.CPOP:
+      case Kind.CPMEM:
+        return this.trap(Trap.CP_DISABLED);
+      case Kind.CALL:
+        regs[this.wmap[15]!] = pc;
+        nextNpc = (pc + (disp30(w) << 2)) | 0;
+        break;
+      case Kind.UNIMP:
+      case Kind.ILLEGAL:
+        return this.trap(Trap.ILLEGAL_INSTRUCTION);
+
+      // ---- logic and arithmetic
+      case Kind.ADD:
+        regs[this.wmap[rd]!] = (a + op2) | 0;
+        break;
+      case Kind.ADDCC:
+        regs[this.wmap[rd]!] = this.addcc(a, op2, 0);
+        break;
+      case Kind.ADDX:
+        regs[this.wmap[rd]!] = (a + op2 + this.c) | 0;
+        break;
+      case Kind.ADDXCC:
+        regs[this.wmap[rd]!] = this.addcc(a, op2, this.c);
+        break;
+      case Kind.SUB:
+        regs[this.wmap[rd]!] = (a - op2) | 0;
+        break;
+      case Kind.SUBCC:
+        regs[this.wmap[rd]!] = this.subcc(a, op2, 0);
+        break;
+      case Kind.SUBX:
+        regs[this.wmap[rd]!] = (a - op2 - this.c) | 0;
+        break;
+      case Kind.SUBXCC:
+        regs[this.wmap[rd]!] = this.subcc(a, op2, this.c);
+        break;
+      case Kind.AND:
+        regs[this.wmap[rd]!] = a & op2;
+        break;
+      case Kind.ANDCC:
+        regs[this.wmap[rd]!] = this.logiccc(a & op2);
+        break;
+      case Kind.ANDN:
+        regs[this.wmap[rd]!] = a & ~op2;
+        break;
+      case Kind.ANDNCC:
+        regs[this.wmap[rd]!] = this.logiccc(a & ~op2);
+        break;
+      case Kind.OR:
+        regs[this.wmap[rd]!] = a | op2;
+        break;
+      case Kind.ORCC:
+        regs[this.wmap[rd]!] = this.logiccc(a | op2);
+        break;
+      case Kind.ORN:
+        regs[this.wmap[rd]!] = a | ~op2;
+        break;
+      case Kind.ORNCC:
+        regs[this.wmap[rd]!] = this.logiccc(a | ~op2);
+        break;
+      case Kind.XOR:
+        regs[this.wmap[rd]!] = a ^ op2;
+        break;
+      case Kind.XORCC:
+        regs[this.wmap[rd]!] = this.logiccc(a ^ op2);
+        break;
+      case Kind.XNOR:
+        regs[this.wmap[rd]!] = ~(a ^ op2);
+        break;
+      case Kind.XNORCC:
+        regs[this.wmap[rd]!] = this.logiccc(~(a ^ op2));
+        break;
+      case Kind.SLL:
+        regs[this.wmap[rd]!] = a << (op2 & 31);
+        break;
+      case Kind.SRL:
+        regs[this.wmap[rd]!] = a >>> (op2 & 31);
+        break;
+      case Kind.SRA:
+        regs[this.wmap[rd]!] = a >> (op2 & 31);
+        break;
+      case Kind.TADDCC:
+      case Kind.TADDCCTV: {
+        const r = (a + op2) | 0;
+        const overflow = (((a & op2 & ~r) | (~a & ~op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
+        if (kind === Kind.TADDCCTV && overflow) return this.trap(Trap.TAG_OVERFLOW);
+        this.n = r >>> 31;
+        this.z = r === 0 ? 1 : 0;
+        this.v = overflow;
+        this.c = ((a & op2) | ((a | op2) & ~r)) >>> 31;
+        regs[this.wmap[rd]!] = r;
+        break;
+      }
+      case Kind.TSUBCC:
+      case Kind.TSUBCCTV: {
+        const r = (a - op2) | 0;
+        const overflow = (((a & ~op2 & ~r) | (~a & op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
+        if (kind === Kind.TSUBCCTV && overflow) return this.trap(Trap.TAG_OVERFLOW);
+        this.n = r >>> 31;
+        this.z = r === 0 ? 1 : 0;
+        this.v = overflow;
+        this.c = ((~a & op2) | ((~a | op2) & r)) >>> 31;
+        regs[this.wmap[rd]!] = r;
+        break;
+      }
+      case Kind.MULSCC: {
+        // One step of the shift-and-add multiply (manual B.17).
+        const op1 = (a >>> 1) | ((this.n ^ this.v) << 31);
+        const addend = this.y & 1 ? op2 : 0;
+        this.y = (this.y >>> 1) | ((a & 1) << 31);
+        regs[this.wmap[rd]!] = this.addcc(op1, addend, 0);
+        break;
+      }
+      case Kind.UMUL:
+      case Kind.UMULCC:
+      case Kind.SMUL:
+      case Kind.SMULCC: {
+        const signed = kind === Kind.SMUL || kind === Kind.SMULCC;
+        const lo = Math.imul(a, op2);
+        this.y = mulHigh(a, op2, signed);
+        if (kind === Kind.UMULCC || kind === Kind.SMULCC) this.logiccc(lo);
+        regs[this.wmap[rd]!] = lo;
+        break;
+      }
+      case Kind.UDIV:
+      case Kind.UDIVCC:
+      case Kind.SDIV:
+      case Kind.SDIVCC: {
+        if (op2 === 0) return this.trap(Trap.DIVISION_BY_ZERO);
+        const signed = kind === Kind.SDIV || kind === Kind.SDIVCC;
+        const [q, overflow] = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
+        if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) {
+          this.n = q >>> 31;
+          this.z = q === 0 ? 1 : 0;
+          this.v = overflow;
+          this.c = 0;
+        }
+        regs[this.wmap[rd]!] = q;
+        break;
+      }
+
+      // ---- state registers
+      case Kind.RDY:
+        regs[this.wmap[rd]!] = this.y;
+        break;
+      case Kind.RDASR: {
+        const n = rs1Field(w);
+        if (n < 16) return this.trap(Trap.ILLEGAL_INSTRUCTION); // asr 1-14 are reserved
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        regs[this.wmap[rd]!] = this.asr[n]!;
+        break;
+      }
+      case Kind.STBAR:
+        break; // stores are never reordered here
+      case Kind.RDPSR:
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        regs[this.wmap[rd]!] = this.psr | 0;
+        break;
+      case Kind.RDWIM:
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        regs[this.wmap[rd]!] = this.wim;
+        break;
+      case Kind.RDTBR:
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        regs[this.wmap[rd]!] = this.tbr | 0;
+        break;
+      case Kind.WRY:
+        this.y = a ^ op2;
+        break;
+      case Kind.WRASR: {
+        if (rd < 16) return this.trap(Trap.ILLEGAL_INSTRUCTION);
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        if (rd === 19) {
+          // LEON power-down: the core sleeps until an interrupt.
+          this.halted = 'power-down';
+        } else if (rd !== 17) {
+          this.asr[rd] = a ^ op2;
+        }
+        break;
+      }
+      case Kind.WRPSR: {
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        const value = a ^ op2;
+        if ((value & 31) >= this.nwindows) return this.trap(Trap.ILLEGAL_INSTRUCTION);
+        this.psr = value;
+        break;
+      }
+      case Kind.WRWIM:
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        this.wim = (a ^ op2) & ((1 << this.nwindows) - 1 || -1);
+        break;
+      case Kind.WRTBR:
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        this.tba = (a ^ op2) & ~0xfff;
+        break;
+
+      // ---- control transfer
+      case Kind.JMPL: {
+        const target = (a + op2) | 0;
+        if (target & 3) return this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
+        regs[this.wmap[rd]!] = pc;
+        nextNpc = target;
+        break;
+      }
+      case Kind.RETT: {
+        const target = (a + op2) | 0;
+        const newCwp = (this.cwp + 1) % this.nwindows;
+        if (this.et === 1) return this.trap(this.s === 0 ? Trap.PRIVILEGED_INSTRUCTION : Trap.ILLEGAL_INSTRUCTION);
+        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION); // with ET=0: error mode
+        if ((this.wim >>> newCwp) & 1) return this.trap(Trap.WINDOW_UNDERFLOW);
+        if (target & 3) return this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
+        this.et = 1;
+        this.s = this.ps;
+        this.setCwp(newCwp);
+        nextNpc = target;
+        break;
+      }
+      case Kind.TICC:
+        if (testIcc(cond(w), this.n, this.z, this.v, this.c)) return this.trap(Trap.TRAP_INSTRUCTION_0 + ((a + op2) & 0x7f));
+        break;
+      case Kind.SAVE:
+      case Kind.RESTORE: {
+        const newCwp = kind === Kind.SAVE ? (this.cwp + this.nwindows - 1) % this.nwindows : (this.cwp + 1) % this.nwindows;
+        if ((this.wim >>> newCwp) & 1) return this.trap(kind === Kind.SAVE ? Trap.WINDOW_OVERFLOW : Trap.WINDOW_UNDERFLOW);
+        const sum = (a + op2) | 0; // computed with the old window's registers
+        this.setCwp(newCwp);
+        regs[this.wmap[rd]!] = sum;
+        break;
+      }
+      case Kind.FLUSH:
+        this.invalidate((a + op2) | 0);
+        break;
+      case Kind.FPOP1:
+      case Kind.FPOP2:
+      case Kind.LDF:
+      case Kind.LDDF:
+      case Kind.LDFSR:
+      case Kind.STF:
+      case Kind.STDF:
+      case Kind.STFSR:
+      case Kind.STDFQ:
+        return this.trap(Trap.FP_DISABLED);
+
+      // ---- memory
+      default:
+        if (!this.memory(kind, w, (a + op2) | 0, rd)) return;
+    }
+    this.pc = nextPc;
+    this.npc = nextNpc;
+  }
+
+  /** Loads, stores and atomics. Returns false when the instruction trapped. */
+  private memory(kind: Kind, w: number, addr: number, rd: number): boolean {
+    const regs = this.regs;
+    const wmap = this.wmap;
+    // Alternate-space forms: privileged, register form only, and the ASI must name memory.
+    if (kind >= Kind.LDA && kind <= Kind.CASA) {
+      if (iBit(w)) {
+        this.trap(Trap.ILLEGAL_INSTRUCTION);
+        return false;
+      }
+      const space = asiField(w);
+      if (this.s === 0 && !(kind === Kind.CASA && space === 0x0a)) {
+        this.trap(Trap.PRIVILEGED_INSTRUCTION);
+        return false;
+      }
+      if (!isMemoryAsi(space)) {
+        this.trap(Trap.DATA_ACCESS_EXCEPTION);
+        return false;
+      }
+      if (kind === Kind.CASA) {
+        addr = regs[this.rmap[rs1Field(w)]!]!; // casa [rs1] asi, rs2, rd
+      }
+    }
+    const align = alignment(kind);
+    if (addr & (align - 1)) {
+      this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
+      return false;
+    }
+    if ((kind === Kind.LDD || kind === Kind.LDDA || kind === Kind.STD || kind === Kind.STDA) && rd & 1) {
+      this.trap(Trap.ILLEGAL_INSTRUCTION);
+      return false;
+    }
+    this.fault = false;
+    switch (kind) {
+      case Kind.LD:
+      case Kind.LDA: {
+        const v = this.load(addr, 4);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v;
+        break;
+      }
+      case Kind.LDUB:
+      case Kind.LDUBA: {
+        const v = this.load(addr, 1);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v & 0xff;
+        break;
+      }
+      case Kind.LDSB:
+      case Kind.LDSBA: {
+        const v = this.load(addr, 1);
+        if (this.fault) break;
+        regs[wmap[rd]!] = (v << 24) >> 24;
+        break;
+      }
+      case Kind.LDUH:
+      case Kind.LDUHA: {
+        const v = this.load(addr, 2);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v & 0xffff;
+        break;
+      }
+      case Kind.LDSH:
+      case Kind.LDSHA: {
+        const v = this.load(addr, 2);
+        if (this.fault) break;
+        regs[wmap[rd]!] = (v << 16) >> 16;
+        break;
+      }
+      case Kind.LDD:
+      case Kind.LDDA: {
+        const hi = this.load(addr, 4);
+        const lo = this.load((addr + 4) | 0, 4);
+        if (this.fault) break;
+        regs[wmap[rd]!] = hi;
+        regs[wmap[rd + 1]!] = lo;
+        break;
+      }
+      case Kind.ST:
+      case Kind.STA:
+        this.store(addr, 4, regs[this.rmap[rd]!]!);
+        break;
+      case Kind.STB:
+      case Kind.STBA:
+        this.store(addr, 1, regs[this.rmap[rd]!]!);
+        break;
+      case Kind.STH:
+      case Kind.STHA:
+        this.store(addr, 2, regs[this.rmap[rd]!]!);
+        break;
+      case Kind.STD:
+      case Kind.STDA:
+        this.store(addr, 4, regs[this.rmap[rd]!]!);
+        if (!this.fault) this.store((addr + 4) | 0, 4, regs[this.rmap[rd + 1]!]!);
+        break;
+      case Kind.LDSTUB:
+      case Kind.LDSTUBA: {
+        const v = this.load(addr, 1);
+        if (this.fault) break;
+        this.store(addr, 1, 0xff);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v & 0xff;
+        break;
+      }
+      case Kind.SWAP:
+      case Kind.SWAPA: {
+        const v = this.load(addr, 4);
+        if (this.fault) break;
+        this.store(addr, 4, regs[this.rmap[rd]!]!);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v;
+        break;
+      }
+      case Kind.CASA: {
+        const v = this.load(addr, 4);
+        if (this.fault) break;
+        if (v === regs[this.rmap[rs2Field(w)]!]) this.store(addr, 4, regs[this.rmap[rd]!]!);
+        if (this.fault) break;
+        regs[wmap[rd]!] = v;
+        break;
+      }
+      default:
+        this.trap(Trap.ILLEGAL_INSTRUCTION);
+        return false;
+    }
+    if (this.fault) {
+      this.trap(Trap.DATA_ACCESS_EXCEPTION);
+      return false;
+    }
+    return true;
+  }
+
+  // ---- condition codes (manual 5.1.4)
+
+  private addcc(a: number, b: number, carryIn: number): number {
+    const r = (a + b + carryIn) | 0;
+    this.n = r >>> 31;
+    this.z = r === 0 ? 1 : 0;
+    this.v = ((a & b & ~r) | (~a & ~b & r)) >>> 31;
+    this.c = ((a & b) | ((a | b) & ~r)) >>> 31;
+    return r;
+  }
+
+  private subcc(a: number, b: number, borrowIn: number): number {
+    const r = (a - b - borrowIn) | 0;
+    this.n = r >>> 31;
+    this.z = r === 0 ? 1 : 0;
+    this.v = ((a & ~b & ~r) | (~a & b & r)) >>> 31;
+    this.c = ((~a & b) | ((~a | b) & r)) >>> 31;
+    return r;
+  }
+
+  private logiccc(r: number): number {
+    this.n = r >>> 31;
+    this.z = r === 0 ? 1 : 0;
+    this.v = 0;
+    this.c = 0;
+    return r;
+  }
+}
+
+function alignment(kind: Kind): number {
+  switch (kind) {
+    case Kind.LDD:
+    case Kind.LDDA:
+    case Kind.STD:
+    case Kind.STDA:
+      return 8;
+    case Kind.LDUH:
+    case Kind.LDSH:
+    case Kind.LDUHA:
+    case Kind.LDSHA:
+    case Kind.STH:
+    case Kind.STHA:
+      return 2;
+    case Kind.LDUB:
+    case Kind.LDSB:
+    case Kind.LDUBA:
+    case Kind.LDSBA:
+    case Kind.STB:
+    case Kind.STBA:
+    case Kind.LDSTUB:
+    case Kind.LDSTUBA:
+      return 1;
+    default:
+      return 4;
+  }
+}
+
+/** ASIs that reach memory on LEON: user/supervisor instruction and data, and MMU bypass. */
+function isMemoryAsi(space: number): boolean {
+  return (space >= 0x08 && space <= 0x0b) || space === 0x1c;
+}
+
+function bswap(x: number): number {
+  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
+}
+
+/** High 32 bits of the 64-bit product, from 16-bit pieces (exact in doubles). */
+function mulHigh(a: number, b: number, signed: boolean): number {
+  const ua = a >>> 0;
+  const ub = b >>> 0;
+  const al = ua & 0xffff;
+  const ah = ua >>> 16;
+  const bl = ub & 0xffff;
+  const bh = ub >>> 16;
+  const mid = ah * bl + al * bh; // < 2^33
+  const low = al * bl + (mid % 0x10000) * 0x10000; // < 2^49
+  let hi = ah * bh + Math.floor(mid / 0x10000) + Math.floor(low / 0x100000000);
+  if (signed) {
+    if (a < 0) hi -= ub;
+    if (b < 0) hi -= ua;
+  }
+  return hi | 0;
+}
+
+/** UDIV: (Y:rs1) / operand2, unsigned; a quotient over 32 bits gives 0xFFFFFFFF and V=1. */
+function udiv(y: number, lo: number, divisor: number): [number, number] {
+  const d = divisor >>> 0;
+  if (y === 0) return [Math.floor((lo >>> 0) / d) | 0, 0];
+  const q = ((BigInt(y >>> 0) << 32n) | BigInt(lo >>> 0)) / BigInt(d);
+  return q > 0xffffffffn ? [-1, 1] : [Number(q) | 0, 0];
+}
+
+/** SDIV: (Y:rs1) / operand2, signed, truncating; overflow saturates and sets V. */
+function sdiv(y: number, lo: number, divisor: number): [number, number] {
+  if (y === lo >> 31) {
+    const q = Math.trunc(lo / divisor);
+    if (q > 0x7fffffff) return [0x7fffffff, 1];
+    return [q | 0, 0];
+  }
+  const dividend = (BigInt(y) << 32n) | BigInt(lo >>> 0);
+  const q = dividend / BigInt(divisor);
+  if (q > 0x7fffffffn) return [0x7fffffff, 1];
+  if (q < -0x80000000n) return [-0x80000000, 1];
+  return [Number(q) | 0, 0];
+}
