@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+export const RT = join(here, 'rt');
+export const CORPUS = join(here, 'corpus');
+
+/** The flags of real-clients.md section 1, plus soft-float (the core has no FPU yet). */
+const FLAGS = [
+  '-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-fno-pie', '-no-pie',
+  '-fno-tree-loop-distribute-patterns', '-msoft-float', '-Wl,-m,elf32_sparc', '-Wl,--build-id=none', '-Wl,--no-warn-execstack',
+];
+
+export function corpusPrograms(): string[] {
+  return readdirSync(CORPUS).filter((f) => f.endsWith('.c') || f.endsWith('.S')).sort();
+}
+
+/** Builds each corpus program with the test runtime; returns name -> ELF path. */
+export function buildCorpus(): Map<string, string> {
+  const out = mkdtempSync(join(tmpdir(), 'leon-corpus-'));
+  const built = new Map<string, string>();
+  for (const source of corpusPrograms()) {
+    const elf = join(out, `${basename(source).replace(/\.[cS]$/, '')}.elf`);
+    const r = spawnSync('sparc64-linux-gnu-gcc', [...FLAGS, `-I${RT}`, '-T', join(RT, 'link.ld'), join(RT, 'start.S'), join(RT, 'rt.c'), join(CORPUS, source), '-o', elf], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`building ${source} failed:\n${r.stderr}`);
+    built.set(source, elf);
+  }
+  return built;
+}
+
+/** UART output of the ELF under QEMU's leon3_generic. */
+export function runQemu(elf: string): { output: string; status: number | null } {
+  const r = spawnSync('qemu-system-sparc', ['-M', 'leon3_generic', '-nographic', '-monitor', 'none', '-kernel', elf], { encoding: 'latin1', timeout: 60_000 });
+  return { output: r.stdout, status: r.status };
+}
