@@ -11,7 +11,7 @@ export const CORPUS = join(here, 'corpus');
 /** The flags of real-clients.md section 1, plus soft-float (the core has no FPU yet). */
 const FLAGS = [
   '-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-fno-pie', '-no-pie',
-  '-fno-tree-loop-distribute-patterns', '-msoft-float', '-Wl,-m,elf32_sparc', '-Wl,--build-id=none', '-Wl,--no-warn-execstack',
+  '-fno-tree-loop-distribute-patterns', '-msoft-float', '-Wa,-Aleon', '-Wl,-m,elf32_sparc', '-Wl,--build-id=none', '-Wl,--no-warn-execstack',
 ];
 
 export function corpusPrograms(): string[] {

@@ -27,7 +27,8 @@ _start:
   ENTRY generic_trap           /* 0x07 - 0x80 */
   .endr
   ENTRY capture_registers      /* 0x81: ta 1 */
-  .rept 0x100 - 0x82
+  ENTRY enter_supervisor       /* 0x82: ta 2 */
+  .rept 0x100 - 0x83
   ENTRY generic_trap
   .endr
 
@@ -125,6 +126,14 @@ window_underflow:
   save
   jmp %l1
   rett %l2
+
+/* ta 2: back to supervisor mode (PS=1 before the rett), skipping the ta. */
+enter_supervisor:
+  or %l0, 0x40, %l0
+  wr %l0, %psr
+  nop; nop; nop
+  jmp %l2
+  rett %l2 + 4
 
 /* In the trap window: the trapped window's %o are our %i; its %l and %i need a restore. */
 capture_registers:
