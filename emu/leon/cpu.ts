@@ -42,6 +42,8 @@ export type HaltReason = 'error-mode' | 'power-down' | null;
 
 const PAGE_SHIFT = 12;
 const PAGE_WORDS = 1 << (PAGE_SHIFT - 2);
+const EMPTY_WORDS = new Int32Array(PAGE_WORDS);
+const EMPTY_KINDS = new Uint8Array(PAGE_WORDS);
 
 interface CodePage {
   readonly words: Int32Array;
@@ -334,361 +336,487 @@ export class SparcV8 {
   /**
    * Executes up to `budget` instructions. Returns how many it executed; fewer means the core
    * halted (error mode or power-down without a pending interrupt).
+   *
+   * The hot loop keeps PC, nPC and the window maps in locals and dispatches on the decoded
+   * kind; anything that traps sets `tt` and leaves the switch, and one place takes the trap.
    */
   run(budget: number): number {
     const regs = this.regs;
+    const le = this.littleEndian;
+    const fast = this.ram[0];
+    const fastBase = fast ? fast.base : 0;
+    const fastSize = fast ? fast.size : 0;
+    const fastView = this.views[0] ?? new DataView(new ArrayBuffer(0));
+    const codePages = this.codePages;
+    let pc = this.pc;
+    let npc = this.npc;
+    let rmap = this.rmap;
+    let wmap = this.wmap;
+    let pageNumber = -1;
+    let words: Int32Array = EMPTY_WORDS;
+    let kinds: Uint8Array = EMPTY_KINDS;
     let executed = 0;
+
     while (executed < budget) {
-      if (this.irl > 0 && this.et === 1 && (this.irl === 15 || this.irl > this.pil)) {
+      if (this.irl !== 0 && this.et === 1 && (this.irl === 15 || this.irl > this.pil)) {
         const level = this.irl;
+        this.pc = pc;
+        this.npc = npc;
         this.halted = null;
         this.trap(Trap.INTERRUPT_LEVEL_0 + level);
         this.acknowledge(level);
+        pc = this.pc;
+        npc = this.npc;
+        rmap = this.rmap;
+        wmap = this.wmap;
       }
       if (this.halted !== null) break;
-      const pc = this.pc;
-      let word: number;
+
+      let w: number;
       let kind: Kind;
-      const page = (pc & 3) === 0 ? this.codePage(pc) : null;
-      if (page !== null) {
+      if (pc >>> PAGE_SHIFT === pageNumber) {
         const k = (pc >>> 2) & (PAGE_WORDS - 1);
-        word = page.words[k]!;
-        kind = page.kinds[k]! as Kind;
+        w = words[k]!;
+        kind = kinds[k]! as Kind;
       } else {
-        const fetched = (pc & 3) === 0 ? this.bus.read(pc >>> 0, 4) : -1;
-        if (fetched < 0) {
-          this.trap(Trap.INSTRUCTION_ACCESS_EXCEPTION);
-          executed++;
-          continue;
+        const page = (pc & 3) === 0 ? this.codePage(pc) : null;
+        if (page !== null) {
+          pageNumber = pc >>> PAGE_SHIFT;
+          words = page.words;
+          kinds = page.kinds;
+          const k = (pc >>> 2) & (PAGE_WORDS - 1);
+          w = words[k]!;
+          kind = kinds[k]! as Kind;
+        } else {
+          pageNumber = -1;
+          const fetched = (pc & 3) === 0 ? this.bus.read(pc >>> 0, 4) : -1;
+          if (fetched < 0) {
+            executed++;
+            this.pc = pc;
+            this.npc = npc;
+            this.trap(Trap.INSTRUCTION_ACCESS_EXCEPTION);
+            pc = this.pc;
+            npc = this.npc;
+            rmap = this.rmap;
+            wmap = this.wmap;
+            continue;
+          }
+          w = le ? bswap(fetched) : fetched | 0;
+          kind = decode(w);
         }
-        word = this.littleEndian ? bswap(fetched) : fetched | 0;
-        kind = decode(word);
       }
       executed++;
-      this.execute(word, kind, regs);
+
+      // Operands as the manual defines them: r[rs1], and simm13 or r[rs2].
+      const op2 = iBit(w) ? simm13(w) : regs[rmap[rs2Field(w)]!]!;
+      const a = regs[rmap[rs1Field(w)]!]!;
+      const rd = rdField(w);
+      let tt = 0;
+
+      switch (kind) {
+        // ---- the common cases first: ALU, sethi, branches, call, loads and stores
+        case Kind.ADD:
+          regs[wmap[rd]!] = (a + op2) | 0;
+          break;
+        case Kind.ADDCC:
+          regs[wmap[rd]!] = this.addcc(a, op2, 0);
+          break;
+        case Kind.SUB:
+          regs[wmap[rd]!] = (a - op2) | 0;
+          break;
+        case Kind.SUBCC:
+          regs[wmap[rd]!] = this.subcc(a, op2, 0);
+          break;
+        case Kind.AND:
+          regs[wmap[rd]!] = a & op2;
+          break;
+        case Kind.ANDCC:
+          regs[wmap[rd]!] = this.logiccc(a & op2);
+          break;
+        case Kind.OR:
+          regs[wmap[rd]!] = a | op2;
+          break;
+        case Kind.ORCC:
+          regs[wmap[rd]!] = this.logiccc(a | op2);
+          break;
+        case Kind.XOR:
+          regs[wmap[rd]!] = a ^ op2;
+          break;
+        case Kind.SLL:
+          regs[wmap[rd]!] = a << (op2 & 31);
+          break;
+        case Kind.SRL:
+          regs[wmap[rd]!] = a >>> (op2 & 31);
+          break;
+        case Kind.SRA:
+          regs[wmap[rd]!] = a >> (op2 & 31);
+          break;
+        case Kind.SETHI:
+          regs[wmap[rd]!] = imm22(w) << 10;
+          break;
+        case Kind.BICC: {
+          const c = cond(w);
+          const target = (pc + (disp22(w) << 2)) | 0;
+          if (testIcc(c, this.n, this.z, this.v, this.c)) {
+            if (c === 0x8 && annul(w)) {
+              pc = target; // ba,a: the delay instruction is annulled
+              npc = (target + 4) | 0;
+            } else {
+              pc = npc;
+              npc = target;
+            }
+          } else if (annul(w)) {
+            pc = (npc + 4) | 0; // untaken with a=1: the delay instruction is annulled
+            npc = (npc + 8) | 0;
+          } else {
+            pc = npc;
+            npc = (npc + 4) | 0;
+          }
+          continue;
+        }
+        case Kind.CALL: {
+          const target = (pc + (disp30(w) << 2)) | 0;
+          regs[wmap[15]!] = pc;
+          pc = npc;
+          npc = target;
+          continue;
+        }
+        case Kind.JMPL: {
+          const target = (a + op2) | 0;
+          if (target & 3) {
+            tt = Trap.MEM_ADDRESS_NOT_ALIGNED;
+            break;
+          }
+          regs[wmap[rd]!] = pc;
+          pc = npc;
+          npc = target;
+          continue;
+        }
+        case Kind.LD: {
+          const addr = (a + op2) | 0;
+          if (addr & 3) {
+            tt = Trap.MEM_ADDRESS_NOT_ALIGNED;
+            break;
+          }
+          const off = (addr - fastBase) >>> 0;
+          if (off < fastSize) {
+            regs[wmap[rd]!] = fastView.getInt32(off, le);
+            break;
+          }
+          this.fault = false;
+          const v = this.load(addr, 4);
+          if (this.fault) tt = Trap.DATA_ACCESS_EXCEPTION;
+          else regs[wmap[rd]!] = v;
+          break;
+        }
+        case Kind.LDUB: {
+          const addr = (a + op2) | 0;
+          const off = (addr - fastBase) >>> 0;
+          if (off < fastSize) {
+            regs[wmap[rd]!] = fastView.getUint8(off);
+            break;
+          }
+          this.fault = false;
+          const v = this.load(addr, 1);
+          if (this.fault) tt = Trap.DATA_ACCESS_EXCEPTION;
+          else regs[wmap[rd]!] = v & 0xff;
+          break;
+        }
+        case Kind.ST: {
+          const addr = (a + op2) | 0;
+          if (addr & 3) {
+            tt = Trap.MEM_ADDRESS_NOT_ALIGNED;
+            break;
+          }
+          const off = (addr - fastBase) >>> 0;
+          if (off < fastSize) {
+            fastView.setInt32(off, regs[rmap[rd]!]!, le);
+            if (codePages[addr >>> (PAGE_SHIFT + 3)]! & (1 << ((addr >>> PAGE_SHIFT) & 7))) {
+              this.invalidate(addr);
+              pageNumber = -1;
+            }
+            break;
+          }
+          this.fault = false;
+          this.store(addr, 4, regs[rmap[rd]!]!);
+          if (this.fault) tt = Trap.DATA_ACCESS_EXCEPTION;
+          break;
+        }
+        case Kind.STB: {
+          const addr = (a + op2) | 0;
+          const off = (addr - fastBase) >>> 0;
+          if (off < fastSize) {
+            fastView.setUint8(off, regs[rmap[rd]!]! & 0xff);
+            if (codePages[addr >>> (PAGE_SHIFT + 3)]! & (1 << ((addr >>> PAGE_SHIFT) & 7))) {
+              this.invalidate(addr);
+              pageNumber = -1;
+            }
+            break;
+          }
+          this.fault = false;
+          this.store(addr, 1, regs[rmap[rd]!]!);
+          if (this.fault) tt = Trap.DATA_ACCESS_EXCEPTION;
+          break;
+        }
+        case Kind.SAVE:
+        case Kind.RESTORE: {
+          const newCwp = kind === Kind.SAVE ? (this.cwp + this.nwindows - 1) % this.nwindows : (this.cwp + 1) % this.nwindows;
+          if ((this.wim >>> newCwp) & 1) {
+            tt = kind === Kind.SAVE ? Trap.WINDOW_OVERFLOW : Trap.WINDOW_UNDERFLOW;
+            break;
+          }
+          const sum = (a + op2) | 0; // computed with the old window's registers
+          this.setCwp(newCwp);
+          rmap = this.rmap;
+          wmap = this.wmap;
+          regs[wmap[rd]!] = sum;
+          break;
+        }
+
+        // ---- everything else
+        case Kind.FBFCC:
+          tt = Trap.FP_DISABLED;
+          break;
+        case Kind.CBCCC:
+        case Kind.CPOP:
+        case Kind.CPMEM:
+          tt = Trap.CP_DISABLED;
+          break;
+        case Kind.UNIMP:
+        case Kind.ILLEGAL:
+          tt = Trap.ILLEGAL_INSTRUCTION;
+          break;
+        case Kind.ADDX:
+          regs[wmap[rd]!] = (a + op2 + this.c) | 0;
+          break;
+        case Kind.ADDXCC:
+          regs[wmap[rd]!] = this.addcc(a, op2, this.c);
+          break;
+        case Kind.SUBX:
+          regs[wmap[rd]!] = (a - op2 - this.c) | 0;
+          break;
+        case Kind.SUBXCC:
+          regs[wmap[rd]!] = this.subcc(a, op2, this.c);
+          break;
+        case Kind.ANDN:
+          regs[wmap[rd]!] = a & ~op2;
+          break;
+        case Kind.ANDNCC:
+          regs[wmap[rd]!] = this.logiccc(a & ~op2);
+          break;
+        case Kind.ORN:
+          regs[wmap[rd]!] = a | ~op2;
+          break;
+        case Kind.ORNCC:
+          regs[wmap[rd]!] = this.logiccc(a | ~op2);
+          break;
+        case Kind.XORCC:
+          regs[wmap[rd]!] = this.logiccc(a ^ op2);
+          break;
+        case Kind.XNOR:
+          regs[wmap[rd]!] = ~(a ^ op2);
+          break;
+        case Kind.XNORCC:
+          regs[wmap[rd]!] = this.logiccc(~(a ^ op2));
+          break;
+        case Kind.TADDCC:
+        case Kind.TADDCCTV: {
+          const r = (a + op2) | 0;
+          const overflow = (((a & op2 & ~r) | (~a & ~op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
+          if (kind === Kind.TADDCCTV && overflow) {
+            tt = Trap.TAG_OVERFLOW;
+            break;
+          }
+          this.n = r >>> 31;
+          this.z = r === 0 ? 1 : 0;
+          this.v = overflow;
+          this.c = ((a & op2) | ((a | op2) & ~r)) >>> 31;
+          regs[wmap[rd]!] = r;
+          break;
+        }
+        case Kind.TSUBCC:
+        case Kind.TSUBCCTV: {
+          const r = (a - op2) | 0;
+          const overflow = (((a & ~op2 & ~r) | (~a & op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
+          if (kind === Kind.TSUBCCTV && overflow) {
+            tt = Trap.TAG_OVERFLOW;
+            break;
+          }
+          this.n = r >>> 31;
+          this.z = r === 0 ? 1 : 0;
+          this.v = overflow;
+          this.c = ((~a & op2) | ((~a | op2) & r)) >>> 31;
+          regs[wmap[rd]!] = r;
+          break;
+        }
+        case Kind.MULSCC: {
+          // One step of the shift-and-add multiply (manual B.17).
+          const op1 = (a >>> 1) | ((this.n ^ this.v) << 31);
+          const addend = this.y & 1 ? op2 : 0;
+          this.y = (this.y >>> 1) | ((a & 1) << 31);
+          regs[wmap[rd]!] = this.addcc(op1, addend, 0);
+          break;
+        }
+        case Kind.UMUL:
+        case Kind.UMULCC:
+        case Kind.SMUL:
+        case Kind.SMULCC: {
+          const signed = kind === Kind.SMUL || kind === Kind.SMULCC;
+          const lo = Math.imul(a, op2);
+          this.y = mulHigh(a, op2, signed);
+          if (kind === Kind.UMULCC || kind === Kind.SMULCC) this.logiccc(lo);
+          regs[wmap[rd]!] = lo;
+          break;
+        }
+        case Kind.UDIV:
+        case Kind.UDIVCC:
+        case Kind.SDIV:
+        case Kind.SDIVCC: {
+          if (op2 === 0) {
+            tt = Trap.DIVISION_BY_ZERO;
+            break;
+          }
+          const signed = kind === Kind.SDIV || kind === Kind.SDIVCC;
+          const [q, overflow] = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
+          if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) {
+            this.n = q >>> 31;
+            this.z = q === 0 ? 1 : 0;
+            this.v = overflow;
+            this.c = 0;
+          }
+          regs[wmap[rd]!] = q;
+          break;
+        }
+        case Kind.RDY:
+          regs[wmap[rd]!] = this.y;
+          break;
+        case Kind.RDASR: {
+          const n = rs1Field(w);
+          if (n < 16) tt = Trap.ILLEGAL_INSTRUCTION; // asr 1-14 are reserved
+          else if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else regs[wmap[rd]!] = this.asr[n]!;
+          break;
+        }
+        case Kind.STBAR:
+          break; // stores are never reordered here
+        case Kind.RDPSR:
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else regs[wmap[rd]!] = this.psr | 0;
+          break;
+        case Kind.RDWIM:
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else regs[wmap[rd]!] = this.wim;
+          break;
+        case Kind.RDTBR:
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else regs[wmap[rd]!] = this.tbr | 0;
+          break;
+        case Kind.WRY:
+          this.y = a ^ op2;
+          break;
+        case Kind.WRASR:
+          if (rd < 16) tt = Trap.ILLEGAL_INSTRUCTION;
+          else if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else if (rd === 19) this.halted = 'power-down'; // LEON: sleep until an interrupt
+          else if (rd !== 17) this.asr[rd] = a ^ op2;
+          break;
+        case Kind.WRPSR: {
+          const value = a ^ op2;
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else if ((value & 31) >= this.nwindows) tt = Trap.ILLEGAL_INSTRUCTION;
+          else {
+            this.psr = value;
+            rmap = this.rmap;
+            wmap = this.wmap;
+          }
+          break;
+        }
+        case Kind.WRWIM:
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else this.wim = (a ^ op2) & ((1 << this.nwindows) - 1 || -1);
+          break;
+        case Kind.WRTBR:
+          if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION;
+          else this.tba = (a ^ op2) & ~0xfff;
+          break;
+        case Kind.RETT: {
+          const target = (a + op2) | 0;
+          const newCwp = (this.cwp + 1) % this.nwindows;
+          if (this.et === 1) tt = this.s === 0 ? Trap.PRIVILEGED_INSTRUCTION : Trap.ILLEGAL_INSTRUCTION;
+          else if (this.s === 0) tt = Trap.PRIVILEGED_INSTRUCTION; // with ET=0: error mode
+          else if ((this.wim >>> newCwp) & 1) tt = Trap.WINDOW_UNDERFLOW;
+          else if (target & 3) tt = Trap.MEM_ADDRESS_NOT_ALIGNED;
+          else {
+            this.et = 1;
+            this.s = this.ps;
+            this.setCwp(newCwp);
+            rmap = this.rmap;
+            wmap = this.wmap;
+            pc = npc;
+            npc = target;
+            continue;
+          }
+          break;
+        }
+        case Kind.TICC:
+          if (testIcc(cond(w), this.n, this.z, this.v, this.c)) tt = Trap.TRAP_INSTRUCTION_0 + ((a + op2) & 0x7f);
+          break;
+        case Kind.FLUSH:
+          this.invalidate((a + op2) | 0);
+          pageNumber = -1;
+          break;
+        case Kind.FPOP1:
+        case Kind.FPOP2:
+        case Kind.LDF:
+        case Kind.LDDF:
+        case Kind.LDFSR:
+        case Kind.STF:
+        case Kind.STDF:
+        case Kind.STFSR:
+        case Kind.STDFQ:
+          tt = Trap.FP_DISABLED;
+          break;
+        default:
+          tt = this.memory(kind, w, (a + op2) | 0, rd);
+          pageNumber = -1; // a store may have dropped this page's decoded code
+          break;
+      }
+
+      if (tt === 0) {
+        pc = npc;
+        npc = (npc + 4) | 0;
+        continue;
+      }
+      this.pc = pc;
+      this.npc = npc;
+      this.trap(tt);
+      pc = this.pc;
+      npc = this.npc;
+      rmap = this.rmap;
+      wmap = this.wmap;
     }
+    this.pc = pc;
+    this.npc = npc;
     this.instructions += executed;
     return executed;
   }
 
-  private execute(w: number, kind: Kind, regs: Int32Array): void {
-    const rmap = this.rmap;
-    const pc = this.pc;
-    let npc = this.npc;
-    let nextPc = npc;
-    let nextNpc = (npc + 4) | 0;
-    // operand2: simm13 or r[rs2]
-    const op2 = iBit(w) ? simm13(w) : regs[rmap[rs2Field(w)]!]!;
-    const a = regs[rmap[rs1Field(w)]!]!;
-    const rd = rdField(w);
-
-    switch (kind) {
-      // ---- format 2 and CALL
-      case Kind.SETHI:
-        regs[this.wmap[rd]!] = imm22(w) << 10;
-        break;
-      case Kind.BICC: {
-        const taken = testIcc(cond(w), this.n, this.z, this.v, this.c);
-        const target = (pc + (disp22(w) << 2)) | 0;
-        if (taken) {
-          if (annul(w) && cond(w) === 0x8) {
-            nextPc = target; // ba,a: the delay instruction is annulled
-            nextNpc = (target + 4) | 0;
-          } else {
-            nextNpc = target;
-          }
-        } else if (annul(w)) {
-          nextPc = nextNpc; // an untaken branch with a=1 annuls its delay slot
-          nextNpc = (nextNpc + 4) | 0;
-        }
-        break;
-      }
-      case Kind.FBFCC:
-        return this.trap(Trap.FP_DISABLED);
-      case Kind.CBCCC:
-      case Kind.CPOP:
-      case Kind.CPMEM:
-        return this.trap(Trap.CP_DISABLED);
-      case Kind.CALL:
-        regs[this.wmap[15]!] = pc;
-        nextNpc = (pc + (disp30(w) << 2)) | 0;
-        break;
-      case Kind.UNIMP:
-      case Kind.ILLEGAL:
-        return this.trap(Trap.ILLEGAL_INSTRUCTION);
-
-      // ---- logic and arithmetic
-      case Kind.ADD:
-        regs[this.wmap[rd]!] = (a + op2) | 0;
-        break;
-      case Kind.ADDCC:
-        regs[this.wmap[rd]!] = this.addcc(a, op2, 0);
-        break;
-      case Kind.ADDX:
-        regs[this.wmap[rd]!] = (a + op2 + this.c) | 0;
-        break;
-      case Kind.ADDXCC:
-        regs[this.wmap[rd]!] = this.addcc(a, op2, this.c);
-        break;
-      case Kind.SUB:
-        regs[this.wmap[rd]!] = (a - op2) | 0;
-        break;
-      case Kind.SUBCC:
-        regs[this.wmap[rd]!] = this.subcc(a, op2, 0);
-        break;
-      case Kind.SUBX:
-        regs[this.wmap[rd]!] = (a - op2 - this.c) | 0;
-        break;
-      case Kind.SUBXCC:
-        regs[this.wmap[rd]!] = this.subcc(a, op2, this.c);
-        break;
-      case Kind.AND:
-        regs[this.wmap[rd]!] = a & op2;
-        break;
-      case Kind.ANDCC:
-        regs[this.wmap[rd]!] = this.logiccc(a & op2);
-        break;
-      case Kind.ANDN:
-        regs[this.wmap[rd]!] = a & ~op2;
-        break;
-      case Kind.ANDNCC:
-        regs[this.wmap[rd]!] = this.logiccc(a & ~op2);
-        break;
-      case Kind.OR:
-        regs[this.wmap[rd]!] = a | op2;
-        break;
-      case Kind.ORCC:
-        regs[this.wmap[rd]!] = this.logiccc(a | op2);
-        break;
-      case Kind.ORN:
-        regs[this.wmap[rd]!] = a | ~op2;
-        break;
-      case Kind.ORNCC:
-        regs[this.wmap[rd]!] = this.logiccc(a | ~op2);
-        break;
-      case Kind.XOR:
-        regs[this.wmap[rd]!] = a ^ op2;
-        break;
-      case Kind.XORCC:
-        regs[this.wmap[rd]!] = this.logiccc(a ^ op2);
-        break;
-      case Kind.XNOR:
-        regs[this.wmap[rd]!] = ~(a ^ op2);
-        break;
-      case Kind.XNORCC:
-        regs[this.wmap[rd]!] = this.logiccc(~(a ^ op2));
-        break;
-      case Kind.SLL:
-        regs[this.wmap[rd]!] = a << (op2 & 31);
-        break;
-      case Kind.SRL:
-        regs[this.wmap[rd]!] = a >>> (op2 & 31);
-        break;
-      case Kind.SRA:
-        regs[this.wmap[rd]!] = a >> (op2 & 31);
-        break;
-      case Kind.TADDCC:
-      case Kind.TADDCCTV: {
-        const r = (a + op2) | 0;
-        const overflow = (((a & op2 & ~r) | (~a & ~op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
-        if (kind === Kind.TADDCCTV && overflow) return this.trap(Trap.TAG_OVERFLOW);
-        this.n = r >>> 31;
-        this.z = r === 0 ? 1 : 0;
-        this.v = overflow;
-        this.c = ((a & op2) | ((a | op2) & ~r)) >>> 31;
-        regs[this.wmap[rd]!] = r;
-        break;
-      }
-      case Kind.TSUBCC:
-      case Kind.TSUBCCTV: {
-        const r = (a - op2) | 0;
-        const overflow = (((a & ~op2 & ~r) | (~a & op2 & r)) >>> 31) | ((a | op2) & 3 ? 1 : 0);
-        if (kind === Kind.TSUBCCTV && overflow) return this.trap(Trap.TAG_OVERFLOW);
-        this.n = r >>> 31;
-        this.z = r === 0 ? 1 : 0;
-        this.v = overflow;
-        this.c = ((~a & op2) | ((~a | op2) & r)) >>> 31;
-        regs[this.wmap[rd]!] = r;
-        break;
-      }
-      case Kind.MULSCC: {
-        // One step of the shift-and-add multiply (manual B.17).
-        const op1 = (a >>> 1) | ((this.n ^ this.v) << 31);
-        const addend = this.y & 1 ? op2 : 0;
-        this.y = (this.y >>> 1) | ((a & 1) << 31);
-        regs[this.wmap[rd]!] = this.addcc(op1, addend, 0);
-        break;
-      }
-      case Kind.UMUL:
-      case Kind.UMULCC:
-      case Kind.SMUL:
-      case Kind.SMULCC: {
-        const signed = kind === Kind.SMUL || kind === Kind.SMULCC;
-        const lo = Math.imul(a, op2);
-        this.y = mulHigh(a, op2, signed);
-        if (kind === Kind.UMULCC || kind === Kind.SMULCC) this.logiccc(lo);
-        regs[this.wmap[rd]!] = lo;
-        break;
-      }
-      case Kind.UDIV:
-      case Kind.UDIVCC:
-      case Kind.SDIV:
-      case Kind.SDIVCC: {
-        if (op2 === 0) return this.trap(Trap.DIVISION_BY_ZERO);
-        const signed = kind === Kind.SDIV || kind === Kind.SDIVCC;
-        const [q, overflow] = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
-        if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) {
-          this.n = q >>> 31;
-          this.z = q === 0 ? 1 : 0;
-          this.v = overflow;
-          this.c = 0;
-        }
-        regs[this.wmap[rd]!] = q;
-        break;
-      }
-
-      // ---- state registers
-      case Kind.RDY:
-        regs[this.wmap[rd]!] = this.y;
-        break;
-      case Kind.RDASR: {
-        const n = rs1Field(w);
-        if (n < 16) return this.trap(Trap.ILLEGAL_INSTRUCTION); // asr 1-14 are reserved
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        regs[this.wmap[rd]!] = this.asr[n]!;
-        break;
-      }
-      case Kind.STBAR:
-        break; // stores are never reordered here
-      case Kind.RDPSR:
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        regs[this.wmap[rd]!] = this.psr | 0;
-        break;
-      case Kind.RDWIM:
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        regs[this.wmap[rd]!] = this.wim;
-        break;
-      case Kind.RDTBR:
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        regs[this.wmap[rd]!] = this.tbr | 0;
-        break;
-      case Kind.WRY:
-        this.y = a ^ op2;
-        break;
-      case Kind.WRASR: {
-        if (rd < 16) return this.trap(Trap.ILLEGAL_INSTRUCTION);
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        if (rd === 19) {
-          // LEON power-down: the core sleeps until an interrupt.
-          this.halted = 'power-down';
-        } else if (rd !== 17) {
-          this.asr[rd] = a ^ op2;
-        }
-        break;
-      }
-      case Kind.WRPSR: {
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        const value = a ^ op2;
-        if ((value & 31) >= this.nwindows) return this.trap(Trap.ILLEGAL_INSTRUCTION);
-        this.psr = value;
-        break;
-      }
-      case Kind.WRWIM:
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        this.wim = (a ^ op2) & ((1 << this.nwindows) - 1 || -1);
-        break;
-      case Kind.WRTBR:
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        this.tba = (a ^ op2) & ~0xfff;
-        break;
-
-      // ---- control transfer
-      case Kind.JMPL: {
-        const target = (a + op2) | 0;
-        if (target & 3) return this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
-        regs[this.wmap[rd]!] = pc;
-        nextNpc = target;
-        break;
-      }
-      case Kind.RETT: {
-        const target = (a + op2) | 0;
-        const newCwp = (this.cwp + 1) % this.nwindows;
-        if (this.et === 1) return this.trap(this.s === 0 ? Trap.PRIVILEGED_INSTRUCTION : Trap.ILLEGAL_INSTRUCTION);
-        if (this.s === 0) return this.trap(Trap.PRIVILEGED_INSTRUCTION); // with ET=0: error mode
-        if ((this.wim >>> newCwp) & 1) return this.trap(Trap.WINDOW_UNDERFLOW);
-        if (target & 3) return this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
-        this.et = 1;
-        this.s = this.ps;
-        this.setCwp(newCwp);
-        nextNpc = target;
-        break;
-      }
-      case Kind.TICC:
-        if (testIcc(cond(w), this.n, this.z, this.v, this.c)) return this.trap(Trap.TRAP_INSTRUCTION_0 + ((a + op2) & 0x7f));
-        break;
-      case Kind.SAVE:
-      case Kind.RESTORE: {
-        const newCwp = kind === Kind.SAVE ? (this.cwp + this.nwindows - 1) % this.nwindows : (this.cwp + 1) % this.nwindows;
-        if ((this.wim >>> newCwp) & 1) return this.trap(kind === Kind.SAVE ? Trap.WINDOW_OVERFLOW : Trap.WINDOW_UNDERFLOW);
-        const sum = (a + op2) | 0; // computed with the old window's registers
-        this.setCwp(newCwp);
-        regs[this.wmap[rd]!] = sum;
-        break;
-      }
-      case Kind.FLUSH:
-        this.invalidate((a + op2) | 0);
-        break;
-      case Kind.FPOP1:
-      case Kind.FPOP2:
-      case Kind.LDF:
-      case Kind.LDDF:
-      case Kind.LDFSR:
-      case Kind.STF:
-      case Kind.STDF:
-      case Kind.STFSR:
-      case Kind.STDFQ:
-        return this.trap(Trap.FP_DISABLED);
-
-      // ---- memory
-      default:
-        if (!this.memory(kind, w, (a + op2) | 0, rd)) return;
-    }
-    this.pc = nextPc;
-    this.npc = nextNpc;
-  }
-
-  /** Loads, stores and atomics. Returns false when the instruction trapped. */
-  private memory(kind: Kind, w: number, addr: number, rd: number): boolean {
+  /** Loads, stores and atomics off the fast path. Returns the trap type, or 0. */
+  private memory(kind: Kind, w: number, addr: number, rd: number): number {
     const regs = this.regs;
     const wmap = this.wmap;
     // Alternate-space forms: privileged, register form only, and the ASI must name memory.
     if (kind >= Kind.LDA && kind <= Kind.CASA) {
-      if (iBit(w)) {
-        this.trap(Trap.ILLEGAL_INSTRUCTION);
-        return false;
-      }
+      if (iBit(w)) return Trap.ILLEGAL_INSTRUCTION;
       const space = asiField(w);
-      if (this.s === 0 && !(kind === Kind.CASA && space === 0x0a)) {
-        this.trap(Trap.PRIVILEGED_INSTRUCTION);
-        return false;
-      }
-      if (!isMemoryAsi(space)) {
-        this.trap(Trap.DATA_ACCESS_EXCEPTION);
-        return false;
-      }
+      if (this.s === 0 && !(kind === Kind.CASA && space === 0x0a)) return Trap.PRIVILEGED_INSTRUCTION;
+      if (!isMemoryAsi(space)) return Trap.DATA_ACCESS_EXCEPTION;
       if (kind === Kind.CASA) {
         addr = regs[this.rmap[rs1Field(w)]!]!; // casa [rs1] asi, rs2, rd
       }
     }
-    const align = alignment(kind);
-    if (addr & (align - 1)) {
-      this.trap(Trap.MEM_ADDRESS_NOT_ALIGNED);
-      return false;
-    }
-    if ((kind === Kind.LDD || kind === Kind.LDDA || kind === Kind.STD || kind === Kind.STDA) && rd & 1) {
-      this.trap(Trap.ILLEGAL_INSTRUCTION);
-      return false;
-    }
+    if (addr & (alignment(kind) - 1)) return Trap.MEM_ADDRESS_NOT_ALIGNED;
+    if ((kind === Kind.LDD || kind === Kind.LDDA || kind === Kind.STD || kind === Kind.STDA) && rd & 1) return Trap.ILLEGAL_INSTRUCTION;
     this.fault = false;
     switch (kind) {
       case Kind.LD:
@@ -779,14 +907,9 @@ export class SparcV8 {
         break;
       }
       default:
-        this.trap(Trap.ILLEGAL_INSTRUCTION);
-        return false;
+        return Trap.ILLEGAL_INSTRUCTION;
     }
-    if (this.fault) {
-      this.trap(Trap.DATA_ACCESS_EXCEPTION);
-      return false;
-    }
-    return true;
+    return this.fault ? Trap.DATA_ACCESS_EXCEPTION : 0;
   }
 
   // ---- condition codes (manual 5.1.4)
@@ -857,6 +980,8 @@ function bswap(x: number): number {
 
 /** High 32 bits of the 64-bit product, from 16-bit pieces (exact in doubles). */
 function mulHigh(a: number, b: number, signed: boolean): number {
+  const exact = signed ? a * b : (a >>> 0) * (b >>> 0);
+  if (exact <= 9007199254740991 && exact >= -9007199254740991) return Math.floor(exact / 4294967296) | 0;
   const ua = a >>> 0;
   const ub = b >>> 0;
   const al = ua & 0xffff;
