@@ -50,7 +50,7 @@ interface CodePage {
   readonly kinds: Uint8Array;
 }
 
-/** The manual's icc test for Bicc and Ticc (table F-7). */
+/** The manual's icc test for Bicc and Ticc (table F-7), on N, Z, V, C. */
 function testIcc(c: number, n: number, z: number, v: number, carry: number): boolean {
   switch (c) {
     case 0x8: return true; // a
@@ -72,6 +72,12 @@ function testIcc(c: number, n: number, z: number, v: number, carry: number): boo
   }
 }
 
+/** testIcc for every condition and icc nibble (N=8, Z=4, V=2, C=1): index cond * 16 + icc. */
+const CONDITION = new Uint8Array(256);
+for (let c = 0; c < 16; c++) {
+  for (let icc = 0; icc < 16; icc++) CONDITION[c * 16 + icc] = testIcc(c, (icc >> 3) & 1, (icc >> 2) & 1, (icc >> 1) & 1, icc & 1) ? 1 : 0;
+}
+
 export class SparcV8 {
   readonly nwindows: number;
   readonly littleEndian: boolean;
@@ -89,10 +95,8 @@ export class SparcV8 {
   y = 0;
   // PSR, kept in fields.
   private implVer: number;
-  n = 0;
-  z = 0;
-  v = 0;
-  c = 0;
+  /** The integer condition codes as a nibble: N=8, Z=4, V=2, C=1. */
+  icc = 0;
   ef = 0;
   pil = 0;
   s = 1;
@@ -105,9 +109,10 @@ export class SparcV8 {
   tt = 0;
   readonly asr = new Int32Array(32);
 
-  /** The interrupt level requested by the interrupt controller (0 = none). */
-  irl = 0;
-  halted: HaltReason = null;
+  private level = 0;
+  private haltReason: HaltReason = null;
+  /** Non-zero while an interrupt is requested or the core is halted: one test per instruction. */
+  private attention = 0;
   /** The trap that put the core in error mode. */
   errorTrap = 0;
   instructions = 0;
@@ -153,19 +158,35 @@ export class SparcV8 {
     this.wmap = this.writeMaps[0]!;
   }
 
+  /** The interrupt level requested by the interrupt controller (0 = none). */
+  get irl(): number {
+    return this.level;
+  }
+
+  set irl(level: number) {
+    this.level = level;
+    this.attention = level | (this.haltReason !== null ? 16 : 0);
+  }
+
+  get halted(): HaltReason {
+    return this.haltReason;
+  }
+
+  set halted(reason: HaltReason) {
+    this.haltReason = reason;
+    this.attention = this.level | (reason !== null ? 16 : 0);
+  }
+
   // ---- architectural registers
 
   get psr(): number {
     return (
-      ((this.implVer << 24) | (this.n << 23) | (this.z << 22) | (this.v << 21) | (this.c << 20) | (this.ef << 12) | (this.pil << 8) | (this.s << 7) | (this.ps << 6) | (this.et << 5) | this.cwp) >>> 0
+      ((this.implVer << 24) | (this.icc << 20) | (this.ef << 12) | (this.pil << 8) | (this.s << 7) | (this.ps << 6) | (this.et << 5) | this.cwp) >>> 0
     );
   }
 
   set psr(value: number) {
-    this.n = (value >>> 23) & 1;
-    this.z = (value >>> 22) & 1;
-    this.v = (value >>> 21) & 1;
-    this.c = (value >>> 20) & 1;
+    this.icc = (value >>> 20) & 15;
     this.ef = 0; // no FPU in this core yet: EF stays 0 and FP instructions trap fp_disabled
     this.pil = (value >>> 8) & 15;
     this.s = (value >>> 7) & 1;
@@ -197,7 +218,7 @@ export class SparcV8 {
   reset(pc = 0): void {
     this.regs.fill(0);
     this.y = 0;
-    this.n = this.z = this.v = this.c = 0;
+    this.icc = 0;
     this.ef = 0;
     this.pil = 0;
     this.s = 1;
@@ -358,19 +379,21 @@ export class SparcV8 {
     let executed = 0;
 
     while (executed < budget) {
-      if (this.irl !== 0 && this.et === 1 && (this.irl === 15 || this.irl > this.pil)) {
-        const level = this.irl;
-        this.pc = pc;
-        this.npc = npc;
-        this.halted = null;
-        this.trap(Trap.INTERRUPT_LEVEL_0 + level);
-        this.acknowledge(level);
-        pc = this.pc;
-        npc = this.npc;
-        rmap = this.rmap;
-        wmap = this.wmap;
+      if (this.attention !== 0) {
+        const level = this.level;
+        if (level !== 0 && this.et === 1 && (level === 15 || level > this.pil)) {
+          this.pc = pc;
+          this.npc = npc;
+          this.halted = null;
+          this.trap(Trap.INTERRUPT_LEVEL_0 + level);
+          this.acknowledge(level);
+          pc = this.pc;
+          npc = this.npc;
+          rmap = this.rmap;
+          wmap = this.wmap;
+        }
+        if (this.haltReason !== null) break;
       }
-      if (this.halted !== null) break;
 
       let w: number;
       let kind: Kind;
@@ -457,7 +480,7 @@ export class SparcV8 {
         case Kind.BICC: {
           const c = cond(w);
           const target = (pc + (disp22(w) << 2)) | 0;
-          if (testIcc(c, this.n, this.z, this.v, this.c)) {
+          if (CONDITION[c * 16 + this.icc]) {
             if (c === 0x8 && annul(w)) {
               pc = target; // ba,a: the delay instruction is annulled
               npc = (target + 4) | 0;
@@ -587,16 +610,16 @@ export class SparcV8 {
           tt = Trap.ILLEGAL_INSTRUCTION;
           break;
         case Kind.ADDX:
-          regs[wmap[rd]!] = (a + op2 + this.c) | 0;
+          regs[wmap[rd]!] = (a + op2 + (this.icc & 1)) | 0;
           break;
         case Kind.ADDXCC:
-          regs[wmap[rd]!] = this.addcc(a, op2, this.c);
+          regs[wmap[rd]!] = this.addcc(a, op2, this.icc & 1);
           break;
         case Kind.SUBX:
-          regs[wmap[rd]!] = (a - op2 - this.c) | 0;
+          regs[wmap[rd]!] = (a - op2 - (this.icc & 1)) | 0;
           break;
         case Kind.SUBXCC:
-          regs[wmap[rd]!] = this.subcc(a, op2, this.c);
+          regs[wmap[rd]!] = this.subcc(a, op2, this.icc & 1);
           break;
         case Kind.ANDN:
           regs[wmap[rd]!] = a & ~op2;
@@ -627,10 +650,7 @@ export class SparcV8 {
             tt = Trap.TAG_OVERFLOW;
             break;
           }
-          this.n = r >>> 31;
-          this.z = r === 0 ? 1 : 0;
-          this.v = overflow;
-          this.c = ((a & op2) | ((a | op2) & ~r)) >>> 31;
+          this.icc = flags(r, overflow, ((a & op2) | ((a | op2) & ~r)) >>> 31);
           regs[wmap[rd]!] = r;
           break;
         }
@@ -642,16 +662,13 @@ export class SparcV8 {
             tt = Trap.TAG_OVERFLOW;
             break;
           }
-          this.n = r >>> 31;
-          this.z = r === 0 ? 1 : 0;
-          this.v = overflow;
-          this.c = ((~a & op2) | ((~a | op2) & r)) >>> 31;
+          this.icc = flags(r, overflow, ((~a & op2) | ((~a | op2) & r)) >>> 31);
           regs[wmap[rd]!] = r;
           break;
         }
         case Kind.MULSCC: {
           // One step of the shift-and-add multiply (manual B.17).
-          const op1 = (a >>> 1) | ((this.n ^ this.v) << 31);
+          const op1 = (a >>> 1) | ((((this.icc >> 3) ^ (this.icc >> 1)) & 1) << 31); // N xor V
           const addend = this.y & 1 ? op2 : 0;
           this.y = (this.y >>> 1) | ((a & 1) << 31);
           regs[wmap[rd]!] = this.addcc(op1, addend, 0);
@@ -678,12 +695,7 @@ export class SparcV8 {
           }
           const signed = kind === Kind.SDIV || kind === Kind.SDIVCC;
           const [q, overflow] = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
-          if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) {
-            this.n = q >>> 31;
-            this.z = q === 0 ? 1 : 0;
-            this.v = overflow;
-            this.c = 0;
-          }
+          if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) this.icc = flags(q, overflow, 0);
           regs[wmap[rd]!] = q;
           break;
         }
@@ -759,7 +771,7 @@ export class SparcV8 {
           break;
         }
         case Kind.TICC:
-          if (testIcc(cond(w), this.n, this.z, this.v, this.c)) tt = Trap.TRAP_INSTRUCTION_0 + ((a + op2) & 0x7f);
+          if (CONDITION[cond(w) * 16 + this.icc]) tt = Trap.TRAP_INSTRUCTION_0 + ((a + op2) & 0x7f);
           break;
         case Kind.FLUSH:
           this.invalidate((a + op2) | 0);
@@ -916,29 +928,25 @@ export class SparcV8 {
 
   private addcc(a: number, b: number, carryIn: number): number {
     const r = (a + b + carryIn) | 0;
-    this.n = r >>> 31;
-    this.z = r === 0 ? 1 : 0;
-    this.v = ((a & b & ~r) | (~a & ~b & r)) >>> 31;
-    this.c = ((a & b) | ((a | b) & ~r)) >>> 31;
+    this.icc = flags(r, ((a & b & ~r) | (~a & ~b & r)) >>> 31, ((a & b) | ((a | b) & ~r)) >>> 31);
     return r;
   }
 
   private subcc(a: number, b: number, borrowIn: number): number {
     const r = (a - b - borrowIn) | 0;
-    this.n = r >>> 31;
-    this.z = r === 0 ? 1 : 0;
-    this.v = ((a & ~b & ~r) | (~a & b & r)) >>> 31;
-    this.c = ((~a & b) | ((~a | b) & r)) >>> 31;
+    this.icc = flags(r, ((a & ~b & ~r) | (~a & b & r)) >>> 31, ((~a & b) | ((~a | b) & r)) >>> 31);
     return r;
   }
 
   private logiccc(r: number): number {
-    this.n = r >>> 31;
-    this.z = r === 0 ? 1 : 0;
-    this.v = 0;
-    this.c = 0;
+    this.icc = flags(r, 0, 0);
     return r;
   }
+}
+
+/** The icc nibble for result r: N and Z from r, V and C given. */
+function flags(r: number, v: number, c: number): number {
+  return ((r >>> 28) & 8) | (r === 0 ? 4 : 0) | (v << 1) | c;
 }
 
 function alignment(kind: Kind): number {
