@@ -151,18 +151,14 @@ export class Leon3Board {
         return cpu.errorTrap === 0x80 ? { kind: 'exit' } : { kind: 'error-mode', trap: cpu.errorTrap, description: cpu.describeHalt() };
       }
       if (cpu.halted === 'power-down') {
-        const wait = this.nsToNextTimerEvent();
-        if (wait === Infinity) return { kind: 'asleep', description: 'powered down with no timer interrupt to wake it' };
-        this.now += wait; // asleep: time passes without instructions
+        // Asleep: time passes without instructions until an interrupt can wake the core.
+        const wait = this.nsToNextTimerEvent(true);
+        if (wait === Infinity) return { kind: 'asleep', description: 'powered down with no interrupt that could wake it' };
+        this.now += wait;
         this.advanceTimers();
-        if (cpu.halted === 'power-down' && !this.wakes()) continue;
       }
     }
     return { kind: 'step-limit' };
-  }
-
-  private wakes(): boolean {
-    return this.irqLevel > 0;
   }
 
   // ---- devices
@@ -264,11 +260,15 @@ export class Leon3Board {
     return (this.scalerReload + 1) * NS_PER_TIMER_CLOCK;
   }
 
-  /** Nanoseconds until a timer underflows, or Infinity. */
-  private nsToNextTimerEvent(): number {
+  /**
+   * Nanoseconds until a timer underflows, or Infinity. With `interrupting`, only timers whose
+   * underflow raises an unmasked interrupt count (what could wake a powered-down core).
+   */
+  private nsToNextTimerEvent(interrupting = false): number {
     let next = Infinity;
     for (let t = 0; t < TIMERS; t++) {
       if (!(this.control[t]! & 1)) continue;
+      if (interrupting && !(this.control[t]! & 8 && this.mask & (1 << (TIMER_IRQ + t)))) continue;
       const ticks = this.counter[t]! + 1;
       const ns = this.scalerValue * NS_PER_TIMER_CLOCK + (ticks - 1) * this.scalerPeriodNs() + NS_PER_TIMER_CLOCK;
       next = Math.min(next, ns);

@@ -7,6 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeEvent, formatTime } from '../events/canonical.js';
 import { bootDevice, BootError } from '../host/boot.js';
+import { Leon3Board } from '../boards/leon3.js';
+import { ElfError, parseElf32 } from '../elf/elf32.js';
 import { Hub } from '../host/hub.js';
 import { replay } from '../machine/replay.js';
 import { findModel, models } from '../models/index.js';
@@ -29,6 +31,7 @@ Commands:
   info <image.mvcmd>      list the records of an MA2x boot image
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   replay <trace>          re-execute a recorded trace and check every event
+  leon3 <elf>             run a bare-metal SPARC ELF on a board like QEMU's leon3_generic
   help [command]          this text, or a command's
 
 Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malformed input.`,
@@ -44,6 +47,16 @@ to its bulk OUT endpoint the way the host libraries do, with an upload progress 
   --record   write the trace of the whole session to FILE (replay it with 'myriad-emu replay')
   --chunk    bytes per bulk transfer: 1048576 by default, or 'packet' for 512
 Exit 0 when the device took the image and left the bus, 1 otherwise.`,
+  leon3: `Usage: myriad-emu leon3 <elf> [--endian big|little] [--max-steps N]
+
+Runs a bare-metal SPARC V8 ELF on a board with the memory map and start state of QEMU's
+leon3_generic (RAM at 0x40000000, APBUART 0x80000100, IRQMP 0x80000200, GPTIMER 0x80000300).
+UART output goes to stdout; the instructions executed and the rate go to stderr.
+  --endian     big (GRLIB LEON, as QEMU) or little (Myriad); by default the ELF's own
+  --max-steps  stop after N instructions (default 10000000000)
+Exit 0 when the program stops as it does under QEMU (error mode after 'ta 0' with traps
+disabled); 1 on a step limit, a program asleep for good, or error mode with another cause;
+3 for a file that is not a SPARC ELF.`,
   replay: `Usage: myriad-emu replay <trace>
 
 Re-executes the inputs of a trace on a fresh machine and compares every event it derives with
@@ -72,6 +85,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await boot(rest, print, err);
       case 'replay':
         return replayCommand(rest, print, err);
+      case 'leon3':
+        return leon3(rest, out, err);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -202,6 +217,64 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
     return EXIT.ok;
   } finally {
     writer?.close();
+  }
+}
+
+function leon3(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { endian: { type: 'string' }, 'max-steps': { type: 'string', default: '10000000000' } },
+  });
+  if (positionals.length !== 1) throw new UsageError('leon3 takes one ELF file');
+  if (values.endian !== undefined && values.endian !== 'big' && values.endian !== 'little') throw new UsageError(`--endian is big or little, not '${values.endian}'`);
+  const maxSteps = Number(values['max-steps']);
+  if (!Number.isSafeInteger(maxSteps) || maxSteps <= 0) throw new UsageError('--max-steps takes a positive whole number');
+  const file = readInput(positionals[0], 'ELF');
+  let littleEndian: boolean;
+  try {
+    littleEndian = values.endian ? values.endian === 'little' : parseElf32(file).littleEndian;
+  } catch (error) {
+    if (error instanceof ElfError) throw new InputError(`${positionals[0]}: ${error.message}`);
+    throw error;
+  }
+  // UART bytes go out in pieces, so a chatty program never piles up in memory.
+  let pending: number[] = [];
+  const flush = () => {
+    if (pending.length > 0) out.write(Buffer.from(pending));
+    pending = [];
+  };
+  const board = new Leon3Board({
+    littleEndian,
+    onUart: (byte) => {
+      pending.push(byte);
+      if (pending.length >= 4096) flush();
+    },
+  });
+  try {
+    board.load(file);
+  } catch (error) {
+    if (error instanceof ElfError) throw new InputError(`${positionals[0]}: ${error.message}`);
+    throw error;
+  }
+  const started = performance.now();
+  const stop = board.run(maxSteps);
+  const seconds = (performance.now() - started) / 1000;
+  flush();
+  const instructions = board.cpu.instructions;
+  err.write(`${instructions} instructions in ${seconds.toFixed(3)} s: ${(instructions / seconds / 1e6).toFixed(1)} M instructions/s\n`);
+  switch (stop.kind) {
+    case 'exit':
+      return EXIT.ok;
+    case 'step-limit':
+      err.write(`myriad-emu: step limit of ${maxSteps} instructions reached at pc 0x${(board.cpu.pc >>> 0).toString(16)}\n`);
+      return EXIT.failed;
+    case 'error-mode':
+      err.write(`myriad-emu: the core entered ${stop.description}\n`);
+      return EXIT.failed;
+    case 'asleep':
+      err.write(`myriad-emu: ${stop.description}\n`);
+      return EXIT.failed;
   }
 }
 

@@ -10,9 +10,9 @@
 import { annul, cond, decode, disp22, disp30, imm22, iBit, Kind, rd as rdField, rs1 as rs1Field, rs2 as rs2Field, simm13, asi as asiField } from './decode.js';
 import { Trap, trapName } from './traps.js';
 
-/** What the core reaches outside its RAM windows (device registers). */
+/** What the core reaches outside its RAM windows (device registers, ROM). */
 export interface SparcBus {
-  /** Returns the value (unsigned), or -1 for a bus error. */
+  /** Returns the value as the core sees it (in its byte order), unsigned; -1 for a bus error. */
   read(addr: number, size: 1 | 2 | 4): number;
   /** Returns false for a bus error. */
   write(addr: number, size: 1 | 2 | 4, value: number): boolean;
@@ -381,10 +381,11 @@ export class SparcV8 {
     while (executed < budget) {
       if (this.attention !== 0) {
         const level = this.level;
+        // Any pending interrupt ends a power-down, even one that PIL keeps from being taken.
+        if (level !== 0 && this.haltReason === 'power-down') this.halted = null;
         if (level !== 0 && this.et === 1 && (level === 15 || level > this.pil)) {
           this.pc = pc;
           this.npc = npc;
-          this.halted = null;
           this.trap(Trap.INTERRUPT_LEVEL_0 + level);
           this.acknowledge(level);
           pc = this.pc;
@@ -424,7 +425,7 @@ export class SparcV8 {
             wmap = this.wmap;
             continue;
           }
-          w = le ? bswap(fetched) : fetched | 0;
+          w = fetched | 0; // the bus answers in the core's byte order
           kind = decode(w);
         }
       }
@@ -980,10 +981,6 @@ function alignment(kind: Kind): number {
 /** ASIs that reach memory on LEON: user/supervisor instruction and data, and MMU bypass. */
 function isMemoryAsi(space: number): boolean {
   return (space >= 0x08 && space <= 0x0b) || space === 0x1c;
-}
-
-function bswap(x: number): number {
-  return ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24);
 }
 
 /** High 32 bits of the 64-bit product, from 16-bit pieces (exact in doubles). */

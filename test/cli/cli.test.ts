@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { b, elf, exit, nop, print, ta } from '../support/sparc-encode.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'dist/emu/cli/bin.js');
@@ -94,5 +95,36 @@ describe('myriad-emu CLI', () => {
     writeFileSync(junk, '{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n{"kind":"host.plug","seq":0,"t":0}\n{oops\n');
     expect(run('replay', junk)).toMatchObject({ code: 3, err: expect.stringContaining('line 3 (byte 105)') });
     expect(run('replay', join(dir, 'missing.jsonl'))).toMatchObject({ code: 3, err: expect.stringContaining('ENOENT') });
+  });
+});
+
+describe('myriad-emu leon3', () => {
+  const write = (name: string, bytes: Uint8Array) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+
+  it('prints the UART to stdout and the count and rate to stderr; exit 0 after ta 0 with traps off', () => {
+    const r = run('leon3', write('hello.elf', elf([...print('hello\n'), ...exit()])));
+    expect(r).toMatchObject({ code: 0, out: 'hello\n' });
+    expect(r.err).toMatch(/^\d+ instructions in [\d.]+ s: [\d.]+ M instructions\/s/);
+  });
+
+  it('runs little-endian ELFs (Myriad byte order)', () => {
+    expect(run('leon3', write('le.elf', elf([...print('le\n'), ...exit()], { littleEndian: true })))).toMatchObject({ code: 0, out: 'le\n' });
+  });
+
+  it('exit 1 with a clear message on a step limit and on error mode with another cause', () => {
+    const spin = write('spin.elf', elf([b(8, 0), nop()]));
+    expect(run('leon3', spin, '--max-steps', '1000')).toMatchObject({ code: 1, err: expect.stringContaining('step limit of 1000 instructions reached at pc 0x40000000') });
+    const trap = write('trap.elf', elf([ta(3)]));
+    expect(run('leon3', trap)).toMatchObject({ code: 1, err: expect.stringContaining('error mode after trap_instruction 3') });
+  });
+
+  it('exit 3 for a file that is not a SPARC ELF; exit 2 for bad options', () => {
+    expect(run('leon3', image)).toMatchObject({ code: 3, err: expect.stringContaining('not an ELF file') });
+    expect(run('leon3', write('x.elf', elf([nop()])), '--endian', 'middle')).toMatchObject({ code: 2 });
+    expect(run('leon3', write('y.elf', elf([nop()])), '--max-steps', '0')).toMatchObject({ code: 2 });
   });
 });
