@@ -116,7 +116,7 @@ describe('myriad-emu leon3', () => {
   });
 
   it('exit 1 with a clear message on a step limit and on error mode with another cause', () => {
-    const spin = write('spin.elf', elf([b(8, 0), nop()]));
+    const spin = write('spin.elf', elf([b(8, 0, true)])); // ba,a . : pc stays put
     expect(run('leon3', spin, '--max-steps', '1000')).toMatchObject({ code: 1, err: expect.stringContaining('step limit of 1000 instructions reached at pc 0x40000000') });
     const trap = write('trap.elf', elf([ta(3)]));
     expect(run('leon3', trap)).toMatchObject({ code: 1, err: expect.stringContaining('error mode after trap_instruction 3') });
