@@ -22,7 +22,7 @@ const summary: Summary[] = [];
 
 async function suite(name: string, ...cases: ReturnType<typeof b.add>[]) {
   let result: { results: { name: string; ops: number; margin: number }[] } | undefined;
-  await b.suite(name, ...cases, b.cycle(), b.complete((r) => void (result = r as never)), b.save({ file: name, folder, format: 'json', details: false }));
+  await b.suite(name, ...cases, b.cycle(), b.complete((r) => void (result = r as never)), b.save({ file: name, folder, format: 'json', details: true }));
   return result!.results;
 }
 
@@ -103,6 +103,18 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   writeFileSync(join(folder, 'idle-stick.json'), JSON.stringify(m, null, 2) + '\n');
 }
 
+// ---- LEON: the mixed workload (CRC32, matmul, call-heavy recursion with window traps)
+{
+  const leon = await leonBenchmark();
+  if (leon) {
+    summary.push({ name: 'LEON core, mixed workload (median)', value: leon.emuMips, unit: 'M instructions/s', target: '>= 150', pass: leon.emuMips >= 150 });
+    summary.push({ name: 'QEMU leon3_generic, same ELF (startup subtracted)', value: leon.qemuMips, unit: 'M instructions/s', target: '(information)', pass: null });
+    summary.push({ name: 'LEON core / QEMU', value: leon.emuMips / leon.qemuMips, unit: '', target: '(information)', pass: null });
+  } else {
+    summary.push({ name: 'LEON core, mixed workload: not measured (sparc64-linux-gnu-gcc or qemu-system-sparc missing)', value: 0, unit: '', target: '>= 150', pass: false });
+  }
+}
+
 const lines = [
   '# Benchmark results',
   '',
@@ -121,3 +133,60 @@ const table = lines.slice(2).join('\n').trim();
 writeFileSync(readmePath, readme.replace(/<!-- bench:start -->[\s\S]*<!-- bench:end -->/, `<!-- bench:start -->\n${table}\n<!-- bench:end -->`));
 process.stdout.write(lines.join('\n'));
 process.exitCode = summary.some((s) => s.pass === false) ? 1 : 0;
+
+async function leonBenchmark(): Promise<{ emuMips: number; qemuMips: number } | null> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { Leon3Board } = await import('../../emu/boards/leon3.js');
+  const have = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+  if (!have('sparc64-linux-gnu-gcc') || !have('qemu-system-sparc')) return null;
+  const dir = mkdtempSync(join(tmpdir(), 'leon-bench-'));
+  const rt = join(root, 'test', 'leon', 'rt');
+  const build = (source: string, out: string, defines: string[]) => {
+    const flags = ['-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-fno-pie', '-no-pie', '-fno-tree-loop-distribute-patterns', '-msoft-float', '-Wa,-Aleon', '-Wl,-m,elf32_sparc', '-Wl,--build-id=none', '-Wl,--no-warn-execstack'];
+    const r = spawnSync('sparc64-linux-gnu-gcc', [...flags, ...defines, `-I${rt}`, '-T', join(rt, 'link.ld'), join(rt, 'start.S'), join(rt, 'rt.c'), source, '-o', out], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return readFileSync(out);
+  };
+  const mix = build(join(root, 'test', 'bench', 'leon', 'mix.c'), join(dir, 'mix.elf'), ['-DROUNDS=100']);
+  const big = join(dir, 'mix-big.elf');
+  build(join(root, 'test', 'bench', 'leon', 'mix.c'), big, ['-DROUNDS=2000']);
+  const empty = join(dir, 'empty.elf');
+  build(join(root, 'test', 'bench', 'leon', 'mix.c'), empty, ['-DROUNDS=0']);
+
+  let instructions = 0;
+  const [result] = await suite(
+    'leon-mix',
+    b.add('mixed workload on the leon3 board', () => {
+      const board = new Leon3Board();
+      board.load(mix);
+      const stop = board.run(1e10);
+      if (stop.kind !== 'exit') throw new Error(`benchmark program stopped with ${stop.kind}`);
+      instructions = board.cpu.instructions;
+    }),
+  );
+  void result;
+  const saved = JSON.parse(readFileSync(join(folder, 'leon-mix.json'), 'utf8')) as { results: { details?: { median: number } }[] };
+  const medianSeconds = saved.results[0]?.details?.median ?? 1 / result!.ops;
+  const emuMips = instructions / medianSeconds / 1e6;
+
+  // QEMU: the big run minus an empty run, so that QEMU's start-up is not counted.
+  const wall = (elf: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      spawnSync('qemu-system-sparc', ['-M', 'leon3_generic', '-nographic', '-monitor', 'none', '-kernel', elf]);
+      times.push(performance.now() - t0);
+    }
+    return times.sort((x, y) => x - y)[2]!;
+  };
+  const boardBig = new Leon3Board();
+  boardBig.load(readFileSync(big));
+  boardBig.run(1e11);
+  const boardEmpty = new Leon3Board();
+  boardEmpty.load(readFileSync(empty));
+  boardEmpty.run(1e9);
+  const qemuMips = (boardBig.cpu.instructions - boardEmpty.cpu.instructions) / ((wall(big) - wall(empty)) / 1000) / 1e6;
+  return { emuMips, qemuMips };
+}
