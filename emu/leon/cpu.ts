@@ -833,40 +833,25 @@ export class SparcV8 {
     this.fault = false;
     switch (kind) {
       case Kind.LD:
-      case Kind.LDA: {
-        const v = this.load(addr, 4);
-        if (this.fault) break;
-        regs[wmap[rd]!] = v;
+      case Kind.LDA:
+        this.loadRegister(rd, addr, 4, false);
         break;
-      }
       case Kind.LDUB:
-      case Kind.LDUBA: {
-        const v = this.load(addr, 1);
-        if (this.fault) break;
-        regs[wmap[rd]!] = v & 0xff;
+      case Kind.LDUBA:
+        this.loadRegister(rd, addr, 1, false);
         break;
-      }
       case Kind.LDSB:
-      case Kind.LDSBA: {
-        const v = this.load(addr, 1);
-        if (this.fault) break;
-        regs[wmap[rd]!] = (v << 24) >> 24;
+      case Kind.LDSBA:
+        this.loadRegister(rd, addr, 1, true);
         break;
-      }
       case Kind.LDUH:
-      case Kind.LDUHA: {
-        const v = this.load(addr, 2);
-        if (this.fault) break;
-        regs[wmap[rd]!] = v & 0xffff;
+      case Kind.LDUHA:
+        this.loadRegister(rd, addr, 2, false);
         break;
-      }
       case Kind.LDSH:
-      case Kind.LDSHA: {
-        const v = this.load(addr, 2);
-        if (this.fault) break;
-        regs[wmap[rd]!] = (v << 16) >> 16;
+      case Kind.LDSHA:
+        this.loadRegister(rd, addr, 2, true);
         break;
-      }
       case Kind.LDD:
       case Kind.LDDA: {
         const hi = this.load(addr, 4);
@@ -923,6 +908,14 @@ export class SparcV8 {
         return Trap.ILLEGAL_INSTRUCTION;
     }
     return this.fault ? Trap.DATA_ACCESS_EXCEPTION : 0;
+  }
+
+  /** r[rd] = the byte, halfword or word at addr, zero- or sign-extended; untouched on a fault. */
+  private loadRegister(rd: number, addr: number, size: 1 | 2 | 4, signed: boolean): void {
+    const v = this.load(addr, size);
+    if (this.fault) return;
+    const unused = 32 - 8 * size;
+    this.regs[this.wmap[rd]!] = signed ? (v << unused) >> unused : size === 4 ? v : v & ((1 << (8 * size)) - 1);
   }
 
   // ---- condition codes (manual 5.1.4)
