@@ -29,6 +29,8 @@ export interface Leon3Options {
   readonly nwindows?: number;
   /** Where UART bytes go. */
   readonly onUart?: (byte: number) => void;
+  /** Translate hot blocks (default true); false runs the interpreter alone. */
+  readonly translate?: boolean;
 }
 
 export type Leon3Stop =
@@ -95,6 +97,7 @@ export class Leon3Board {
       ram: [{ base: RAM_BASE, size: this.ram.length, bytes: this.ram }],
       bus,
       acknowledge: (level) => this.acknowledge(level),
+      translate: options.translate ?? true,
     });
   }
 

@@ -9,6 +9,7 @@
  */
 import { annul, cond, decode, disp22, disp30, imm22, iBit, Kind, rd as rdField, rs1 as rs1Field, rs2 as rs2Field, simm13, asi as asiField } from './decode.js';
 import { Trap, trapName } from './traps.js';
+import { translate, type Block, type BlockHost } from './translate.js';
 
 /** What the core reaches outside its RAM windows (device registers, ROM). */
 export interface SparcBus {
@@ -36,6 +37,8 @@ export interface SparcConfig {
   readonly bus: SparcBus;
   /** The core took interrupt `level` (the interrupt controller clears its pending bit). */
   readonly acknowledge?: (level: number) => void;
+  /** Translate hot blocks into JavaScript (default); false runs the interpreter only. */
+  readonly translate?: boolean;
 }
 
 export type HaltReason = 'error-mode' | 'power-down' | null;
@@ -48,7 +51,15 @@ const EMPTY_KINDS = new Uint8Array(PAGE_WORDS);
 interface CodePage {
   readonly words: Int32Array;
   readonly kinds: Uint8Array;
+  /** Visits of each word as a block start by the interpreter, up to HOT. */
+  readonly heat: Uint8Array;
+  /** Translated blocks by (word index << 5 | CWP); NO_BLOCK where none can start. */
+  readonly blocks: Map<number, Block>;
 }
+
+/** Interpreted visits after which a block is translated. */
+const HOT = 16;
+const NO_BLOCK: Block = { fn: () => 0, length: Infinity };
 
 /** The manual's icc test for Bicc and Ticc (table F-7), on N, Z, V, C. */
 function testIcc(c: number, n: number, z: number, v: number, carry: number): boolean {
@@ -78,15 +89,15 @@ for (let c = 0; c < 16; c++) {
   for (let icc = 0; icc < 16; icc++) CONDITION[c * 16 + icc] = testIcc(c, (icc >> 3) & 1, (icc >> 2) & 1, (icc >> 1) & 1, icc & 1) ? 1 : 0;
 }
 
-export class SparcV8 {
+export class SparcV8 implements BlockHost {
   readonly nwindows: number;
   readonly littleEndian: boolean;
   /** Globals at 0..7, then the windows (16 registers each), then a sink for writes to %g0. */
   readonly regs: Int32Array;
   private readonly sink: number;
   /** Register number -> index in `regs`, for reading and for writing, per CWP. */
-  private readonly readMaps: Int32Array[];
-  private readonly writeMaps: Int32Array[];
+  readonly readMaps: Int32Array[];
+  readonly writeMaps: Int32Array[];
   private rmap: Int32Array;
   private wmap: Int32Array;
 
@@ -138,6 +149,11 @@ export class SparcV8 {
     this.views = config.ram.map((w) => new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength));
     this.bus = config.bus;
     this.acknowledge = config.acknowledge ?? (() => {});
+    this.translating = config.translate ?? true;
+    for (const w of config.ram) {
+      // The fast paths rely on it: an aligned access inside a window never runs off its end.
+      if (w.base % 8 !== 0 || w.size % 8 !== 0) throw new RangeError('RAM windows must start and end on 8-byte boundaries');
+    }
     this.regs = new Int32Array(8 + this.nwindows * 16 + 1);
     this.sink = this.regs.length - 1;
     this.readMaps = [];
@@ -208,7 +224,7 @@ export class SparcV8 {
     this.regs[this.wmap[r]!] = value;
   }
 
-  private setCwp(cwp: number): void {
+  setCwp(cwp: number): void {
     this.cwp = cwp;
     this.rmap = this.readMaps[cwp]!;
     this.wmap = this.writeMaps[cwp]!;
@@ -250,7 +266,8 @@ export class SparcV8 {
   }
 
   /** A bus error on the last data access. */
-  private fault = false;
+  fault = false;
+  private readonly translating: boolean;
 
   private load(addr: number, size: 1 | 2 | 4): number {
     const i = this.window(addr, size);
@@ -314,7 +331,7 @@ export class SparcV8 {
       words[k] = word;
       kinds[k] = decode(word);
     }
-    const decoded = { words, kinds };
+    const decoded: CodePage = { words, kinds, heat: new Uint8Array(PAGE_WORDS), blocks: new Map() };
     this.pages.set(page, decoded);
     this.lastPageNumber = page;
     this.lastPage = decoded;
@@ -345,6 +362,21 @@ export class SparcV8 {
     this.npc = (this.pc + 4) | 0;
   }
 
+  /** For translated blocks: trap `tt` on the instruction at pc with nPC npc. */
+  trapAt(pc: number, npc: number, tt: number): void {
+    this.pc = pc;
+    this.npc = npc;
+    this.trap(tt);
+  }
+
+  slowLoad(addr: number, size: 1 | 2 | 4): number {
+    return this.load(addr, size);
+  }
+
+  slowStore(addr: number, size: 1 | 2 | 4, value: number): void {
+    this.store(addr, size, value);
+  }
+
   /** Why the core is halted, in words. */
   describeHalt(): string {
     if (this.halted === 'error-mode') return `error mode after ${trapName(this.errorTrap)} (tt 0x${this.errorTrap.toString(16)}) with traps disabled at pc 0x${(this.pc >>> 0).toString(16)}`;
@@ -353,6 +385,17 @@ export class SparcV8 {
   }
 
   // ---- execution
+
+  private translateBlock(words: Int32Array, k: number, pc: number): Block | null {
+    const fast = this.ram[0];
+    return translate(
+      { littleEndian: this.littleEndian, ramBase: fast ? fast.base : 0, ramSize: fast ? fast.size : 0, nwindows: this.nwindows, readMaps: this.readMaps, writeMaps: this.writeMaps },
+      words,
+      k,
+      pc,
+      this.cwp,
+    );
+  }
 
   /**
    * Executes up to `budget` instructions. Returns how many it executed; fewer means the core
@@ -376,6 +419,7 @@ export class SparcV8 {
     let pageNumber = -1;
     let words: Int32Array = EMPTY_WORDS;
     let kinds: Uint8Array = EMPTY_KINDS;
+    let current: CodePage | null = null;
     let executed = 0;
 
     while (executed < budget) {
@@ -398,36 +442,54 @@ export class SparcV8 {
 
       let w: number;
       let kind: Kind;
+      if (pc >>> PAGE_SHIFT !== pageNumber) {
+        current = (pc & 3) === 0 ? this.codePage(pc) : null;
+        if (current !== null) {
+          pageNumber = pc >>> PAGE_SHIFT;
+          words = current.words;
+          kinds = current.kinds;
+        }
+      }
       if (pc >>> PAGE_SHIFT === pageNumber) {
         const k = (pc >>> 2) & (PAGE_WORDS - 1);
-        w = words[k]!;
-        kind = kinds[k]! as Kind;
-      } else {
-        const page = (pc & 3) === 0 ? this.codePage(pc) : null;
-        if (page !== null) {
-          pageNumber = pc >>> PAGE_SHIFT;
-          words = page.words;
-          kinds = page.kinds;
-          const k = (pc >>> 2) & (PAGE_WORDS - 1);
-          w = words[k]!;
-          kind = kinds[k]! as Kind;
-        } else {
-          pageNumber = -1;
-          const fetched = (pc & 3) === 0 ? this.bus.read(pc >>> 0, 4) : -1;
-          if (fetched < 0) {
-            executed++;
+        // A hot straight-line start runs as one translated block.
+        if (this.translating && npc === ((pc + 4) | 0)) {
+          const key = (k << 5) | this.cwp;
+          let block = current!.blocks.get(key);
+          if (block === undefined && ++current!.heat[k]! >= HOT) {
+            block = this.translateBlock(words, k, pc) ?? NO_BLOCK;
+            current!.blocks.set(key, block);
+          }
+          if (block !== undefined && executed + block.length <= budget) {
             this.pc = pc;
             this.npc = npc;
-            this.trap(Trap.INSTRUCTION_ACCESS_EXCEPTION);
+            executed += block.fn(this, regs, fastView, codePages, CONDITION, mulHigh);
             pc = this.pc;
             npc = this.npc;
             rmap = this.rmap;
             wmap = this.wmap;
+            pageNumber = -1; // the block may have dropped decoded pages
             continue;
           }
-          w = fetched | 0; // the bus answers in the core's byte order
-          kind = decode(w);
         }
+        w = words[k]!;
+        kind = kinds[k]! as Kind;
+      } else {
+        pageNumber = -1;
+        const fetched = (pc & 3) === 0 ? this.bus.read(pc >>> 0, 4) : -1;
+        if (fetched < 0) {
+          executed++;
+          this.pc = pc;
+          this.npc = npc;
+          this.trap(Trap.INSTRUCTION_ACCESS_EXCEPTION);
+          pc = this.pc;
+          npc = this.npc;
+          rmap = this.rmap;
+          wmap = this.wmap;
+          continue;
+        }
+        w = fetched | 0; // the bus answers in the core's byte order
+        kind = decode(w);
       }
       executed++;
 

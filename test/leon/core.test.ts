@@ -73,10 +73,14 @@ describe('SPARC core on the leon3 board', () => {
     expect(stop).toMatchObject({ kind: 'error-mode', trap: 0x85 });
   });
 
-  it('a runaway program ends at the step limit', () => {
-    const { stop, board } = run([b(8, 0), nop()], false, 50_000);
-    expect(stop).toEqual({ kind: 'step-limit' });
-    expect(board.cpu.instructions).toBeGreaterThanOrEqual(50_000);
+  it('a runaway program ends at the step limit, exactly, translated or not', () => {
+    for (const translate of [true, false]) {
+      const out: number[] = [];
+      const board = new Leon3Board({ translate, onUart: (byte) => out.push(byte) });
+      board.load(elf(COUNTDOWN.slice(0, 6).concat([b(8, -4), nop()])));
+      expect(board.run(50_001)).toEqual({ kind: 'step-limit' });
+      expect(board.cpu.instructions).toBe(50_001);
+    }
   });
 
   it('power-down with no interrupt that could wake it is reported, not a hang', () => {

@@ -21,13 +21,22 @@ describe.runIf(tools)('LEON core against QEMU leon3_generic (UART output and fin
     built = buildCorpus();
   }, 120_000);
 
-  for (const program of corpusPrograms()) {
-    it(`${program} gives the same output`, () => {
+  const qemuOutputs = new Map<string, string>();
+  const cases = corpusPrograms().flatMap((program) => [
+    { program, translate: true, mode: 'translated blocks' },
+    { program, translate: false, mode: 'interpreter only' },
+  ]);
+  for (const { program, translate, mode } of cases) {
+    it(`${program} gives the same output (${mode})`, () => {
       const elf = built.get(program)!;
-      const qemu = runQemu(elf);
-      expect(qemu.status, 'QEMU exit status').toBe(0);
+      if (!qemuOutputs.has(program)) {
+        const qemu = runQemu(elf);
+        expect(qemu.status, 'QEMU exit status').toBe(0);
+        qemuOutputs.set(program, qemu.output);
+      }
+      const qemu = { output: qemuOutputs.get(program)! };
       const bytes: number[] = [];
-      const board = new Leon3Board({ onUart: (b) => bytes.push(b) });
+      const board = new Leon3Board({ translate, onUart: (b) => bytes.push(b) });
       board.load(readFileSync(elf));
       const stop = board.run(500_000_000);
       const output = Buffer.from(bytes).toString('latin1');
