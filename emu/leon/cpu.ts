@@ -7,9 +7,10 @@
  * them. Both byte orders: big-endian (GRLIB LEON, QEMU leon3_generic) and little-endian
  * (Myriad), for instructions and data alike.
  */
-import { annul, cond, decode, disp22, disp30, imm22, iBit, Kind, rd as rdField, rs1 as rs1Field, rs2 as rs2Field, simm13, asi as asiField } from './decode.js';
+import { annul, cond, decode, disp22, disp30, imm22, iBit, Kind, opf as opfField, rd as rdField, rs1 as rs1Field, rs2 as rs2Field, simm13, asi as asiField } from './decode.js';
 import { Trap, trapName } from './traps.js';
 import { translate, type Block, type BlockHost } from './translate.js';
+import * as fpu from './fpu.js';
 
 /** What the core reaches outside its RAM windows (device registers, ROM). */
 export interface SparcBus {
@@ -39,6 +40,29 @@ export interface SparcConfig {
   readonly acknowledge?: (level: number) => void;
   /** Translate hot blocks into JavaScript (default); false runs the interpreter only. */
   readonly translate?: boolean;
+  /** An FPU (GRFPU) is present (default): PSR.EF can be set and FP instructions run. */
+  readonly fpu?: boolean;
+}
+
+/** FSR fields (manual 4.4). */
+const FSR_RD_SHIFT = 30;
+const FSR_TEM_SHIFT = 23;
+const FSR_FTT_SHIFT = 14;
+const FSR_FTT = 7 << FSR_FTT_SHIFT;
+const FSR_FCC_SHIFT = 10;
+const FSR_AEXC_SHIFT = 5;
+/** What LDFSR may change: RD, TEM, NS, fcc, aexc, cexc (not ver, ftt, qne). */
+const FSR_LOADABLE = 0xcfc00fff;
+/** ftt values. */
+const FTT_IEEE_754_EXCEPTION = 1;
+const FTT_UNIMPLEMENTED_FPOP = 3;
+const FTT_SEQUENCE_ERROR = 4;
+
+/** FBfcc: does condition c hold for fcc (0 =, 1 <, 2 >, 3 unordered)? Manual table F-7. */
+const FCC_CONDITION = new Uint8Array(64);
+{
+  const sets = [[], [1, 2, 3], [1, 2], [1, 3], [1], [2, 3], [2], [3], [0, 1, 2, 3], [0], [0, 3], [0, 2], [0, 2, 3], [0, 1], [0, 1, 3], [0, 1, 2]];
+  sets.forEach((set, c) => set.forEach((fcc) => (FCC_CONDITION[c * 4 + fcc] = 1)));
 }
 
 export type HaltReason = 'error-mode' | 'power-down' | null;
@@ -119,6 +143,10 @@ export class SparcV8 implements BlockHost {
   tba = 0;
   tt = 0;
   readonly asr = new Int32Array(32);
+  /** The FP registers %f0-%f31; a double is an even/odd pair, the even one holding the high word. */
+  readonly f = new Uint32Array(32);
+  fsr = 0;
+  readonly hasFpu: boolean;
 
   private level = 0;
   private haltReason: HaltReason = null;
@@ -150,6 +178,7 @@ export class SparcV8 implements BlockHost {
     this.bus = config.bus;
     this.acknowledge = config.acknowledge ?? (() => {});
     this.translating = config.translate ?? true;
+    this.hasFpu = config.fpu ?? true;
     for (const w of config.ram) {
       // The fast paths rely on it: an aligned access inside a window never runs off its end.
       if (w.base % 8 !== 0 || w.size % 8 !== 0) throw new RangeError('RAM windows must start and end on 8-byte boundaries');
@@ -203,7 +232,7 @@ export class SparcV8 implements BlockHost {
 
   set psr(value: number) {
     this.icc = (value >>> 20) & 15;
-    this.ef = 0; // no FPU in this core yet: EF stays 0 and FP instructions trap fp_disabled
+    this.ef = this.hasFpu ? (value >>> 12) & 1 : 0; // without an FPU, EF stays 0
     this.pil = (value >>> 8) & 15;
     this.s = (value >>> 7) & 1;
     this.ps = (value >>> 6) & 1;
@@ -236,6 +265,8 @@ export class SparcV8 implements BlockHost {
     this.y = 0;
     this.icc = 0;
     this.ef = 0;
+    this.f.fill(0);
+    this.fsr = 0;
     this.pil = 0;
     this.s = 1;
     this.ps = 0;
@@ -660,9 +691,30 @@ export class SparcV8 implements BlockHost {
         }
 
         // ---- everything else
-        case Kind.FBFCC:
-          tt = Trap.FP_DISABLED;
-          break;
+        case Kind.FBFCC: {
+          if (this.ef === 0) {
+            tt = Trap.FP_DISABLED;
+            break;
+          }
+          const c = cond(w);
+          const target = (pc + (disp22(w) << 2)) | 0;
+          if (FCC_CONDITION[c * 4 + ((this.fsr >>> FSR_FCC_SHIFT) & 3)]) {
+            if (c === 0x8 && annul(w)) {
+              pc = target;
+              npc = (target + 4) | 0;
+            } else {
+              pc = npc;
+              npc = target;
+            }
+          } else if (annul(w)) {
+            pc = (npc + 4) | 0;
+            npc = (npc + 8) | 0;
+          } else {
+            pc = npc;
+            npc = (npc + 4) | 0;
+          }
+          continue;
+        }
         case Kind.CBCCC:
         case Kind.CPOP:
         case Kind.CPMEM:
@@ -842,6 +894,8 @@ export class SparcV8 implements BlockHost {
           break;
         case Kind.FPOP1:
         case Kind.FPOP2:
+          tt = this.ef === 0 ? Trap.FP_DISABLED : this.fpop(w, kind === Kind.FPOP2);
+          break;
         case Kind.LDF:
         case Kind.LDDF:
         case Kind.LDFSR:
@@ -849,7 +903,8 @@ export class SparcV8 implements BlockHost {
         case Kind.STDF:
         case Kind.STFSR:
         case Kind.STDFQ:
-          tt = Trap.FP_DISABLED;
+          tt = this.ef === 0 ? Trap.FP_DISABLED : this.fpMemory(kind, (a + op2) | 0, rd);
+          pageNumber = -1;
           break;
         default:
           tt = this.memory(kind, w, (a + op2) | 0, rd);
@@ -874,6 +929,153 @@ export class SparcV8 implements BlockHost {
     this.npc = npc;
     this.instructions += executed;
     return executed;
+  }
+
+  // ---- the FPU (manual chapter 4.4 and appendix B; GRFPU has no quad precision)
+
+  private fpSingle(r: number): bigint {
+    return BigInt(this.f[r]!);
+  }
+
+  private fpDouble(r: number): bigint {
+    const even = r & 0x1e; // an odd register names its pair, as QEMU does
+    return (BigInt(this.f[even]!) << 32n) | BigInt(this.f[even + 1]!);
+  }
+
+  private setSingle(r: number, raw: bigint): void {
+    this.f[r] = Number(raw);
+  }
+
+  private setDouble(r: number, raw: bigint): void {
+    const even = r & 0x1e;
+    this.f[even] = Number(raw >> 32n);
+    this.f[even + 1] = Number(raw & 0xffffffffn);
+  }
+
+  /**
+   * An FPop. cexc and ftt clear first; an exception enabled in TEM traps fp_exception with
+   * ftt = IEEE_754_exception and leaves rd and aexc alone; otherwise aexc accumulates cexc.
+   */
+  private fpop(w: number, fpop2: boolean): number {
+    const op = opfField(w);
+    const rs1 = rs1Field(w);
+    const rs2 = rs2Field(w);
+    const rd = rdField(w);
+    const mode = (this.fsr >>> FSR_RD_SHIFT) as fpu.Rounding;
+    this.fsr &= ~(FSR_FTT | 0x1f);
+    let flags = 0;
+    let write: () => void = () => {};
+    const single = (r: fpu.Result) => {
+      flags = r.flags;
+      write = () => this.setSingle(rd, r.raw);
+    };
+    const double = (r: fpu.Result) => {
+      flags = r.flags;
+      write = () => this.setDouble(rd, r.raw);
+    };
+    const S = fpu.SINGLE;
+    const D = fpu.DOUBLE;
+    if (fpop2) {
+      if (op !== 0x51 && op !== 0x52 && op !== 0x55 && op !== 0x56) return this.unimplementedFpop();
+      const isDouble = op === 0x52 || op === 0x56;
+      const r = isDouble ? fpu.compare(this.fpDouble(rs1), this.fpDouble(rs2), D, op === 0x56) : fpu.compare(this.fpSingle(rs1), this.fpSingle(rs2), S, op === 0x55);
+      flags = r.flags;
+      write = () => (this.fsr = (this.fsr & ~(3 << FSR_FCC_SHIFT)) | (r.fcc << FSR_FCC_SHIFT));
+    } else {
+      switch (op) {
+        case 0x01: // FMOVs
+          write = () => (this.f[rd] = this.f[rs2]!);
+          break;
+        case 0x05: // FNEGs
+          write = () => (this.f[rd] = this.f[rs2]! ^ 0x80000000);
+          break;
+        case 0x09: // FABSs
+          write = () => (this.f[rd] = this.f[rs2]! & 0x7fffffff);
+          break;
+        case 0x29: single(fpu.sqrt(this.fpSingle(rs2), S, mode)); break; // FSQRTs
+        case 0x2a: double(fpu.sqrt(this.fpDouble(rs2), D, mode)); break; // FSQRTd
+        case 0x41: single(fpu.add(this.fpSingle(rs1), this.fpSingle(rs2), false, S, mode)); break; // FADDs
+        case 0x42: double(fpu.add(this.fpDouble(rs1), this.fpDouble(rs2), false, D, mode)); break; // FADDd
+        case 0x45: single(fpu.add(this.fpSingle(rs1), this.fpSingle(rs2), true, S, mode)); break; // FSUBs
+        case 0x46: double(fpu.add(this.fpDouble(rs1), this.fpDouble(rs2), true, D, mode)); break; // FSUBd
+        case 0x49: single(fpu.multiply(this.fpSingle(rs1), this.fpSingle(rs2), S, mode)); break; // FMULs
+        case 0x4a: double(fpu.multiply(this.fpDouble(rs1), this.fpDouble(rs2), D, mode)); break; // FMULd
+        case 0x4d: single(fpu.divide(this.fpSingle(rs1), this.fpSingle(rs2), S, mode)); break; // FDIVs
+        case 0x4e: double(fpu.divide(this.fpDouble(rs1), this.fpDouble(rs2), D, mode)); break; // FDIVd
+        case 0x69: double(fpu.multiply(this.fpSingle(rs1), this.fpSingle(rs2), S, mode, D)); break; // FsMULd
+        case 0xc4: single(fpu.fromInt(this.f[rs2]! | 0, S, mode)); break; // FiTOs
+        case 0xc6: single(fpu.convert(this.fpDouble(rs2), D, S, mode)); break; // FdTOs
+        case 0xc8: double(fpu.fromInt(this.f[rs2]! | 0, D, mode)); break; // FiTOd
+        case 0xc9: double(fpu.convert(this.fpSingle(rs2), S, D, mode)); break; // FsTOd
+        case 0xd1: // FsTOi
+        case 0xd2: { // FdTOi
+          const r = op === 0xd1 ? fpu.toInt(this.fpSingle(rs2), S) : fpu.toInt(this.fpDouble(rs2), D);
+          flags = r.flags;
+          write = () => (this.f[rd] = r.value >>> 0);
+          break;
+        }
+        default:
+          return this.unimplementedFpop();
+      }
+    }
+    this.fsr |= flags;
+    if (flags & (this.fsr >>> FSR_TEM_SHIFT) & 0x1f) {
+      this.fsr |= FTT_IEEE_754_EXCEPTION << FSR_FTT_SHIFT;
+      return Trap.FP_EXCEPTION;
+    }
+    this.fsr |= flags << FSR_AEXC_SHIFT;
+    write();
+    return 0;
+  }
+
+  private unimplementedFpop(): number {
+    this.fsr = (this.fsr & ~FSR_FTT) | (FTT_UNIMPLEMENTED_FPOP << FSR_FTT_SHIFT);
+    return Trap.FP_EXCEPTION;
+  }
+
+  /** LDF, LDDF, LDFSR, STF, STDF, STFSR, STDFQ. */
+  private fpMemory(kind: Kind, addr: number, rd: number): number {
+    const doubleword = kind === Kind.LDDF || kind === Kind.STDF || kind === Kind.STDFQ;
+    if (kind === Kind.STDFQ) {
+      // The FP queue is always empty here (exceptions are precise), so reading it is an error.
+      if (this.s === 0) return Trap.PRIVILEGED_INSTRUCTION;
+      this.fsr = (this.fsr & ~FSR_FTT) | (FTT_SEQUENCE_ERROR << FSR_FTT_SHIFT);
+      return Trap.FP_EXCEPTION;
+    }
+    if (addr & (doubleword ? 7 : 3)) return Trap.MEM_ADDRESS_NOT_ALIGNED;
+    this.fault = false;
+    switch (kind) {
+      case Kind.LDF: {
+        const v = this.load(addr, 4);
+        if (!this.fault) this.f[rd] = v >>> 0;
+        break;
+      }
+      case Kind.LDDF: {
+        const hi = this.load(addr, 4);
+        const lo = this.load((addr + 4) | 0, 4);
+        if (!this.fault) {
+          this.f[rd & 0x1e] = hi >>> 0;
+          this.f[(rd & 0x1e) + 1] = lo >>> 0;
+        }
+        break;
+      }
+      case Kind.LDFSR: {
+        const v = this.load(addr, 4);
+        if (!this.fault) this.fsr = ((v & FSR_LOADABLE) | (this.fsr & ~FSR_LOADABLE)) >>> 0;
+        break;
+      }
+      case Kind.STF:
+        this.store(addr, 4, this.f[rd]! | 0);
+        break;
+      case Kind.STDF:
+        this.store(addr, 4, this.f[rd & 0x1e]! | 0);
+        if (!this.fault) this.store((addr + 4) | 0, 4, this.f[(rd & 0x1e) + 1]! | 0);
+        break;
+      case Kind.STFSR:
+        this.store(addr, 4, this.fsr | 0);
+        break;
+    }
+    return this.fault ? Trap.DATA_ACCESS_EXCEPTION : 0;
   }
 
   /** Loads, stores and atomics off the fast path. Returns the trap type, or 0. */
