@@ -35,7 +35,10 @@ export interface MemorySnapshot {
 export class SharedMemory {
   readonly wasm: WebAssembly.Memory;
   readonly regions: readonly RamRegion[];
-  /** Views of the current buffer; replaced when the memory grows, so never cache them. */
+  /**
+   * Views of the whole current buffer, replaced when the memory grows. Views made earlier stay
+   * valid for the bytes they cover (the memory is shared), but do not reach new DDR.
+   */
   bytes: Uint8Array;
   view: DataView;
   private readonly scan: WasmExports;
@@ -49,7 +52,8 @@ export class SharedMemory {
     }
     this.regions = regions;
     const eager = regions.filter((r) => !r.lazy).reduce((end, r) => Math.max(end, r.offset + roundUp(r.size, WASM_PAGE)), RESERVED_BYTES);
-    this.wasm = new WebAssembly.Memory({ initial: eager / WASM_PAGE, maximum: offset / WASM_PAGE });
+    // Shared, so that growing DDR does not detach the views cores hold on CMX.
+    this.wasm = new WebAssembly.Memory({ initial: eager / WASM_PAGE, maximum: offset / WASM_PAGE, shared: true });
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
     this.scan = instantiateWasm(this.wasm);
