@@ -153,10 +153,13 @@ export class Leon3Board {
       if (cpu.halted === 'error-mode') {
         return cpu.errorTrap === 0x80 ? { kind: 'exit' } : { kind: 'error-mode', trap: cpu.errorTrap, description: cpu.describeHalt() };
       }
-      if (cpu.halted === 'power-down') {
+      if (cpu.halted === 'power-down' || cpu.halted === 'idle-loop') {
         // Asleep: time passes without instructions until an interrupt can wake the core.
         const wait = this.nsToNextTimerEvent(true);
-        if (wait === Infinity) return { kind: 'asleep', description: 'powered down with no interrupt that could wake it' };
+        if (wait === Infinity) {
+          const how = cpu.halted === 'power-down' ? 'powered down' : `in an idle loop (ba,a to itself at 0x${(cpu.pc >>> 0).toString(16)})`;
+          return { kind: 'asleep', description: `${how} with no interrupt that could wake it` };
+        }
         this.now += wait;
         this.advanceTimers();
       }

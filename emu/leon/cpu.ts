@@ -65,7 +65,31 @@ const FCC_CONDITION = new Uint8Array(64);
   sets.forEach((set, c) => set.forEach((fcc) => (FCC_CONDITION[c * 4 + fcc] = 1)));
 }
 
-export type HaltReason = 'error-mode' | 'power-down' | null;
+/**
+ * Why the core is not running: error mode; power-down (wr %asr19); an idle loop (a `ba,a` to
+ * itself, which can only end by an interrupt); or a stop address reached (see `stopAt`).
+ */
+export type HaltReason = 'error-mode' | 'power-down' | 'idle-loop' | 'stopped' | null;
+
+/** All the state of a core, for machine snapshots. */
+export interface SparcState {
+  readonly regs: number[];
+  readonly f: number[];
+  readonly asr: number[];
+  readonly pc: number;
+  readonly npc: number;
+  readonly y: number;
+  readonly psr: number;
+  readonly wim: number;
+  readonly tba: number;
+  readonly tt: number;
+  readonly fsr: number;
+  readonly irl: number;
+  readonly halted: HaltReason;
+  readonly errorTrap: number;
+  readonly instructions: number;
+  readonly stopAt: number;
+}
 
 const PAGE_SHIFT = 12;
 const PAGE_WORDS = 1 << (PAGE_SHIFT - 2);
@@ -154,6 +178,11 @@ export class SparcV8 implements BlockHost {
   private attention = 0;
   /** The trap that put the core in error mode. */
   errorTrap = 0;
+  /**
+   * An address the core stops at (halted = 'stopped') instead of fetching from it, or -1. It is
+   * checked when execution moves to another page, so put it where no code runs.
+   */
+  stopAt = -1;
   instructions = 0;
 
   private readonly ram: readonly RamWindow[];
@@ -281,6 +310,50 @@ export class SparcV8 implements BlockHost {
     this.errorTrap = 0;
     this.irl = 0;
     this.instructions = 0;
+  }
+
+  snapshot(): SparcState {
+    return {
+      regs: Array.from(this.regs),
+      f: Array.from(this.f),
+      asr: Array.from(this.asr),
+      pc: this.pc,
+      npc: this.npc,
+      y: this.y,
+      psr: this.psr,
+      wim: this.wim,
+      tba: this.tba,
+      tt: this.tt,
+      fsr: this.fsr,
+      irl: this.irl,
+      halted: this.halted,
+      errorTrap: this.errorTrap,
+      instructions: this.instructions,
+      stopAt: this.stopAt,
+    };
+  }
+
+  restore(state: SparcState): void {
+    this.regs.set(state.regs);
+    this.f.set(state.f);
+    this.asr.set(state.asr);
+    this.pc = state.pc;
+    this.npc = state.npc;
+    this.y = state.y;
+    this.psr = state.psr;
+    this.wim = state.wim;
+    this.tba = state.tba;
+    this.tt = state.tt;
+    this.fsr = state.fsr;
+    this.irl = state.irl;
+    this.halted = state.halted;
+    this.errorTrap = state.errorTrap;
+    this.instructions = state.instructions;
+    this.stopAt = state.stopAt;
+    this.pages.clear();
+    this.codePages.fill(0);
+    this.lastPageNumber = -1;
+    this.lastPage = null;
   }
 
   // ---- memory
@@ -412,6 +485,8 @@ export class SparcV8 implements BlockHost {
   describeHalt(): string {
     if (this.halted === 'error-mode') return `error mode after ${trapName(this.errorTrap)} (tt 0x${this.errorTrap.toString(16)}) with traps disabled at pc 0x${(this.pc >>> 0).toString(16)}`;
     if (this.halted === 'power-down') return 'powered down, waiting for an interrupt';
+    if (this.halted === 'idle-loop') return `in an idle loop at pc 0x${(this.pc >>> 0).toString(16)}, waiting for an interrupt`;
+    if (this.halted === 'stopped') return `stopped at 0x${(this.pc >>> 0).toString(16)}`;
     return 'running';
   }
 
@@ -457,7 +532,7 @@ export class SparcV8 implements BlockHost {
       if (this.attention !== 0) {
         const level = this.level;
         // Any pending interrupt ends a power-down, even one that PIL keeps from being taken.
-        if (level !== 0 && this.haltReason === 'power-down') this.halted = null;
+        if (level !== 0 && (this.haltReason === 'power-down' || this.haltReason === 'idle-loop')) this.halted = null;
         if (level !== 0 && this.et === 1 && (level === 15 || level > this.pil)) {
           this.pc = pc;
           this.npc = npc;
@@ -474,6 +549,10 @@ export class SparcV8 implements BlockHost {
       let w: number;
       let kind: Kind;
       if (pc >>> PAGE_SHIFT !== pageNumber) {
+        if (pc === this.stopAt) {
+          this.halted = 'stopped';
+          break;
+        }
         current = (pc & 3) === 0 ? this.codePage(pc) : null;
         if (current !== null) {
           pageNumber = pc >>> PAGE_SHIFT;
@@ -576,6 +655,12 @@ export class SparcV8 implements BlockHost {
           const target = (pc + (disp22(w) << 2)) | 0;
           if (CONDITION[c * 16 + this.icc]) {
             if (c === 0x8 && annul(w)) {
+              if (target === pc) {
+                // `ba,a .` spins until an interrupt: sleep instead of burning host time.
+                this.halted = 'idle-loop';
+                executed--;
+                break;
+              }
               pc = target; // ba,a: the delay instruction is annulled
               npc = (target + 4) | 0;
             } else {

@@ -182,6 +182,7 @@ export function translate(ctx: TranslationContext, words: Int32Array, k: number,
       const target = (at + (disp22(w) << 2)) | 0;
       lines.push(`{ const taken = COND[${c * 16} + icc];`);
       if (annul(w)) {
+        if (c === 8 && target === at) break; // `ba,a .`: the interpreter sees an idle loop
         if (c === 8) {
           lines.push(`${exit(String(target), String((target + 4) | 0), String(count + 1))} }`);
           count++;

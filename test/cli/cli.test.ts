@@ -116,8 +116,10 @@ describe('myriad-emu leon3', () => {
   });
 
   it('exit 1 with a clear message on a step limit and on error mode with another cause', () => {
-    const spin = write('spin.elf', elf([b(8, 0, true)])); // ba,a . : pc stays put
-    expect(run('leon3', spin, '--max-steps', '1000')).toMatchObject({ code: 1, err: expect.stringContaining('step limit of 1000 instructions reached at pc 0x40000000') });
+    const spin = write('spin.elf', elf([b(8, 0), b(8, 0)])); // a ba . with a ba . in its delay slot: pc alternates 0, 4
+    expect(run('leon3', spin, '--max-steps', '1000')).toMatchObject({ code: 1, err: expect.stringMatching(/step limit of 1000 instructions reached at pc 0x4000000[04]/) });
+    const idle = write('idle.elf', elf([b(8, 0, true)])); // ba,a . : an idle loop nothing can end
+    expect(run('leon3', idle)).toMatchObject({ code: 1, err: expect.stringContaining('in an idle loop (ba,a to itself at 0x40000000) with no interrupt that could wake it') });
     const trap = write('trap.elf', elf([ta(3)]));
     expect(run('leon3', trap)).toMatchObject({ code: 1, err: expect.stringContaining('error mode after trap_instruction 3') });
   });
