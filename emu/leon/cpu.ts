@@ -658,8 +658,8 @@ export class SparcV8 implements BlockHost {
               if (target === pc) {
                 // `ba,a .` spins until an interrupt: sleep instead of burning host time.
                 this.halted = 'idle-loop';
-                executed--;
-                break;
+                executed--; // not executed yet: it runs again once an interrupt wakes the core
+                continue; // the loop top sees the halt; pc stays on the branch
               }
               pc = target; // ba,a: the delay instruction is annulled
               npc = (target + 4) | 0;
