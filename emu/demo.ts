@@ -49,7 +49,9 @@ async function demo(): Promise<number> {
   say(`   sent ${result.bytesSent} bytes in ${result.transfers} bulk transfers; the boot ROM did:`);
   for (const event of events.filter((e) => e.kind === 'rom.record' || e.kind === 'rom.error')) say(`     ${describeEvent(event)}`);
   for (const event of events.filter((e) => e.kind === 'usb.disconnect' || e.kind.startsWith('core.'))) say(`   ${describeEvent(event)}`);
-  say(`   (the SPARC LEON core that will run this code is the next piece of the emulator)`);
+  const marker = port.stick.bus.read(0x70000100, 4, 'demo');
+  say(`   the LEON ran the image's SPARC code: CMX 0x70000100 = 0x${marker.toString(16)}${marker === 0x600df00d ? ' (the marker it stores)' : ' (expected 0x600df00d!)'}`);
+  say(`   (the firmware that brings the stick back as 03e7:f63b is the next piece of the emulator)`);
   say(`   ${formatTime(hub.now)} of virtual time in ${wallMs.toFixed(1)} ms of wall time`);
   say();
 
@@ -69,7 +71,7 @@ async function demo(): Promise<number> {
   say(`   all ${replayed.events} events re-derived identically`);
   say();
   say(`Try: node dist/emu/cli/bin.js replay ${tracePath}`);
-  return result.detached ? 0 : 1;
+  return result.detached && marker === 0x600df00d ? 0 : 1;
 }
 
 function hex(value: number, digits = 4): string {

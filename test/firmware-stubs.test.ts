@@ -11,7 +11,7 @@ describe('firmware-stubs', () => {
     expect(rebuild(true)).toEqual([]);
   });
 
-  it('the idle-loop image loads its program, data and flag, then jumps to its entry', () => {
+  it('the idle-loop image loads its program, data and flag; the LEON runs it into its idle loop', () => {
     const host = new DirectHost({ model: ma2485 }).enumerate();
     expect(host.out(0x01, images['idle-loop/idle-loop.mvcmd']!())?.status).toBe('ok');
     const bus = host.stick.bus;
@@ -19,7 +19,9 @@ describe('firmware-stubs', () => {
     expect(bus.read(DATA_ADDR + DATA_BYTES - 1, 1, 'test')).toBe(((DATA_BYTES - 1) * 7 + ((DATA_BYTES - 1) >> 8)) & 0xff);
     expect(bus.read(FLAG_ADDR, 1, 'test')).toBe(1);
     host.run(1);
-    expect(host.of('core.halt').map((e) => e.pc)).toEqual([ENTRY]);
+    // The hand-encoded SPARC program stored its marker, then parked in `ba,a .`.
+    expect(bus.read(0x70000100, 4, 'test')).toBe(0x600df00d);
+    expect(host.of('core.halt').map((e) => [e.pc, e.reason])).toEqual([[ENTRY + 20, 'in an idle loop at pc 0x70000014, waiting for an interrupt']]);
     expect(replay(ma2485, host.events).ok).toBe(true);
   });
 });

@@ -8,12 +8,16 @@ import type { ChipModel } from '../models/model.js';
 import { SharedMemory, type MemorySnapshot } from '../memory/shared-memory.js';
 import { BootRom, type BootRomSnapshot } from '../rom/boot-rom.js';
 import { Scheduler, type SchedulerSnapshot, type Task } from '../time/scheduler.js';
+import { leonCore } from '../leon/leon-core.js';
 import { UsbController, type UsbControllerSnapshot } from '../usb/controller.js';
 
 export interface StickOptions {
   readonly model: ChipModel;
-  /** Builds the LEON OS core; without one, ROM call records fail and a jump halts. */
-  readonly leon?: ControlCoreFactory;
+  /**
+   * Builds the LEON OS core: by default the SPARC V8 core on this stick's bus; null for none
+   * (then ROM call records fail and a jump halts at once), or a test double.
+   */
+  readonly leon?: ControlCoreFactory | null;
   /** Events kept in memory for reports (the log itself streams to subscribers). */
   readonly recentEvents?: number;
 }
@@ -62,9 +66,8 @@ export class Stick {
     this.registerBlocks = this.model.registerBlocks.map((spec) => new RegisterBlock(spec));
     for (const block of this.registerBlocks) this.bus.attach(this.model.registerBlocks.find((s) => s.name === block.name)!.base, block);
     this.usb = new UsbController(this.scheduler, this.log);
-    this.core = options.leon
-      ? options.leon({ bus: this.bus, scheduler: this.scheduler, log: this.log, returnToRom: () => this.rom.returnFromCall(this.core!.name) })
-      : null;
+    const leon = options.leon === undefined ? leonCore(this.model) : options.leon;
+    this.core = leon ? leon({ bus: this.bus, scheduler: this.scheduler, log: this.log, returnToRom: () => this.rom.returnFromCall(this.core!.name) }) : null;
     this.rom = new BootRom(this.model, this.bus, this.usb, this.log, this.scheduler, () => this.core);
   }
 

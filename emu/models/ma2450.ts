@@ -23,6 +23,7 @@ export const ma2450: ChipModel = {
     { name: 'l2c', base: 0x20fd_0000, size: 0x1000 },
   ],
   shave: { count: 12, controlBase: 0x20f0_0000, controlStride: 0x1_0000 },
-  leon: { cores: ['leon-os', 'leon-rt'] },
+  // LEON4-class cores with an FPU; %asr17 (configuration) as read on the LEON OS: 8 windows.
+  leon: { cores: ['leon-os', 'leon-rt'], asr17: 0x0000_4587, fpu: true },
   rom: { base: 0x7ff0_0000, size: 64 * KiB },
 };

@@ -25,6 +25,7 @@ export const ma2485: ChipModel = {
     // 0x20FD0000 are not public for Myriad X; writes there are bus errors until they are.
   ],
   shave: { count: 16, controlBase: 0x2060_0000, controlStride: 0x1_0000 },
-  leon: { cores: ['leon-os', 'leon-rt'] },
+  // LEON4-class cores with an FPU; %asr17 (configuration) as read on the LEON OS: 8 windows.
+  leon: { cores: ['leon-os', 'leon-rt'], asr17: 0x0000_4587, fpu: true },
   rom: { base: 0x7ff0_0000, size: 64 * KiB },
 };

@@ -102,7 +102,12 @@ export interface ChipModel {
   readonly memory: readonly MemorySpec[];
   readonly registerBlocks: readonly RegisterBlockSpec[];
   readonly shave: ShaveSpec;
-  readonly leon: { readonly cores: readonly string[] };
+  readonly leon: {
+    readonly cores: readonly string[];
+    /** What RDASR %asr17 returns on the LEON OS; its low 5 bits are NWINDOWS - 1. */
+    readonly asr17: number;
+    readonly fpu: boolean;
+  };
   /** The LEON OS mask ROM. Its contents are not public, so it is not mapped on the bus. */
   readonly rom: { readonly base: number; readonly size: number };
 }

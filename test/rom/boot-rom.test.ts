@@ -113,12 +113,12 @@ describe('boot ROM', () => {
   });
 
   it('without a LEON core, a jump halts with a clear reason and a call is a ROM error', () => {
-    const host = new DirectHost({ model: ma2485 }).enumerate();
+    const host = new DirectHost({ model: ma2485, leon: null }).enumerate();
     host.out(0x01, encodeMvcmd([{ op: 'magic' }, { op: 'jump', addr: ENTRY }]));
     host.run(1);
     expect(host.of('core.halt').map((e) => e.reason)).toEqual(['this machine has no LEON core to run the firmware']);
 
-    const other = new DirectHost({ model: ma2485 }).enumerate();
+    const other = new DirectHost({ model: ma2485, leon: null }).enumerate();
     expect(other.out(0x01, encodeMvcmd([{ op: 'magic' }, { op: 'call', addr: ENTRY }]))?.status).toBe('stall');
     expect(other.of('rom.error').map((e) => e.reason)).toEqual([`call to 0x${ENTRY.toString(16)}: this machine has no LEON core to run it`]);
   });
