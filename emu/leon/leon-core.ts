@@ -75,24 +75,27 @@ export class LeonCore implements ControlCore {
   }
 
   handle(task: Task): void {
-    if (task.action !== 'run' || !this.running) return;
+    if (!this.running) return;
     const cpu = this.cpu;
+    if (task.action === 'settle') return this.settle();
+    if (task.action !== 'run') return;
     const ran = cpu.run(SLICE);
+    // The slice's instructions take virtual time; what they lead to happens at its end.
     const elapsed = Math.max(1, Math.round(ran * this.nsPerInstruction));
-    switch (cpu.halted) {
-      case null:
-        this.host.scheduler.after(elapsed, this.name, 'run', 0);
-        return;
-      case 'stopped':
-        this.running = false;
-        cpu.halted = null;
-        if (this.mode === 'call') this.host.returnToRom();
-        return;
-      default:
-        // Error mode, or asleep with nothing that can wake it yet (no interrupt controller).
-        this.running = false;
-        this.host.log.append({ kind: 'core.halt', core: this.name, pc: cpu.pc >>> 0, reason: cpu.describeHalt() });
+    this.host.scheduler.after(elapsed, this.name, cpu.halted === null ? 'run' : 'settle', 0);
+  }
+
+  /** The core stopped at the end of the last slice: back to the ROM, or a halt in the log. */
+  private settle(): void {
+    const cpu = this.cpu;
+    this.running = false;
+    if (cpu.halted === 'stopped') {
+      cpu.halted = null;
+      if (this.mode === 'call') this.host.returnToRom();
+      return;
     }
+    // Error mode, or asleep with nothing that can wake it yet (no interrupt controller).
+    this.host.log.append({ kind: 'core.halt', core: this.name, pc: cpu.pc >>> 0, reason: cpu.describeHalt() });
   }
 
   reset(): void {
