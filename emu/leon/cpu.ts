@@ -894,7 +894,8 @@ export class SparcV8 implements BlockHost {
             break;
           }
           const signed = kind === Kind.SDIV || kind === Kind.SDIVCC;
-          const [q, overflow] = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
+          const q = signed ? sdiv(this.y, a, op2) : udiv(this.y, a, op2);
+          const overflow = divideOverflow;
           if (kind === Kind.UDIVCC || kind === Kind.SDIVCC) this.icc = flags(q, overflow, 0);
           regs[wmap[rd]!] = q;
           break;
@@ -1345,24 +1346,38 @@ function mulHigh(a: number, b: number, signed: boolean): number {
   return hi | 0;
 }
 
+/** Set by udiv and sdiv: the quotient did not fit and was saturated (V). No allocation. */
+let divideOverflow = 0;
+
 /** UDIV: (Y:rs1) / operand2, unsigned; a quotient over 32 bits gives 0xFFFFFFFF and V=1. */
-function udiv(y: number, lo: number, divisor: number): [number, number] {
+function udiv(y: number, lo: number, divisor: number): number {
   const d = divisor >>> 0;
-  if (y === 0) return [Math.floor((lo >>> 0) / d) | 0, 0];
+  divideOverflow = 0;
+  if (y === 0) return Math.floor((lo >>> 0) / d) | 0;
   const q = ((BigInt(y >>> 0) << 32n) | BigInt(lo >>> 0)) / BigInt(d);
-  return q > 0xffffffffn ? [-1, 1] : [Number(q) | 0, 0];
+  if (q > 0xffffffffn) {
+    divideOverflow = 1;
+    return -1;
+  }
+  return Number(q) | 0;
 }
 
 /** SDIV: (Y:rs1) / operand2, signed, truncating; overflow saturates and sets V. */
-function sdiv(y: number, lo: number, divisor: number): [number, number] {
+function sdiv(y: number, lo: number, divisor: number): number {
+  divideOverflow = 0;
   if (y === lo >> 31) {
+    // The dividend fits in 32 bits: plain double arithmetic is exact.
     const q = Math.trunc(lo / divisor);
-    if (q > 0x7fffffff) return [0x7fffffff, 1];
-    return [q | 0, 0];
+    if (q > 0x7fffffff) {
+      divideOverflow = 1;
+      return 0x7fffffff;
+    }
+    return q | 0;
   }
-  const dividend = (BigInt(y) << 32n) | BigInt(lo >>> 0);
-  const q = dividend / BigInt(divisor);
-  if (q > 0x7fffffffn) return [0x7fffffff, 1];
-  if (q < -0x80000000n) return [-0x80000000, 1];
-  return [Number(q) | 0, 0];
+  const q = ((BigInt(y) << 32n) | BigInt(lo >>> 0)) / BigInt(divisor);
+  if (q > 0x7fffffffn || q < -0x80000000n) {
+    divideOverflow = 1;
+    return q > 0n ? 0x7fffffff : -0x80000000;
+  }
+  return Number(q) | 0;
 }
