@@ -3,7 +3,7 @@
  * did not complete, a replay that diverged), 2 a usage error, 3 an input file that cannot be
  * read or is malformed.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeEvent, formatTime } from '../events/canonical.js';
 import { bootDevice, BootError } from '../host/boot.js';
@@ -16,6 +16,11 @@ import { emulatorVersion } from '../package-root.js';
 import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
 import { readTraceEvents, readTraceHeader, TraceError, TraceWriter } from '../trace/trace-file.js';
 import { count, ProgressBar } from './progress.js';
+import { ObjectError, parseObject } from '../toolchain/elf-object.js';
+import { LayoutError, parseLayout } from '../toolchain/layout-file.js';
+import { link, LinkError } from '../toolchain/linker.js';
+import { writeExecutable } from '../toolchain/elf-writer.js';
+import { elfToMvcmd } from '../toolchain/mvcmd-writer.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, badInput: 3 } as const;
 
@@ -32,6 +37,8 @@ Commands:
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   replay <trace>          re-execute a recorded trace and check every event
   leon3 <elf>             run a bare-metal SPARC ELF on a board like QEMU's leon3_generic
+  link <objects...>       link ELF32 SPARC objects (either byte order) into an executable
+  mvcmd <elf>             turn an executable into an MA2x boot image
   help [command]          this text, or a command's
 
 Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malformed input.`,
@@ -57,6 +64,21 @@ UART output goes to stdout; the instructions executed and the rate go to stderr.
 Exit 0 when the program stops as it does under QEMU (error mode after 'ta 0' with traps
 disabled); 1 on a step limit, a program asleep for good, or error mode with another cause;
 3 for a file that is not a SPARC ELF.`,
+  link: `Usage: myriad-emu link -T <layout.json> -o <out.elf> <object.o...>
+
+Links ELF32 SPARC relocatable objects, big- or little-endian (clang's sparcel objects), into an
+executable, placing sections as the layout file says. The layout is JSON:
+  { "entry": "_start", "limit": "0x70200000",
+    "sections": [ { "name": ".text", "address": "0x70000000", "inputs": [".text*"] },
+                  { "name": ".bss", "inputs": [".bss*", "COMMON"] } ],
+    "symbols": { "__stack_top": "0x70180000" } }
+Each output section also defines __<name>_start and __<name>_end.
+Exit 1 for a link error (undefined or duplicate symbol, relocation out of range), 3 for a
+file that cannot be read or is not an object.`,
+  mvcmd: `Usage: myriad-emu mvcmd <in.elf> -o <out.mvcmd>
+
+Writes an MA2x boot image from an executable: a section name and a load block for every
+allocated section with contents, then a jump to the entry point (like the vendor's moviConvert).`,
   replay: `Usage: myriad-emu replay <trace>
 
 Re-executes the inputs of a trace on a fresh machine and compares every event it derives with
@@ -87,6 +109,10 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return replayCommand(rest, print, err);
       case 'leon3':
         return leon3(rest, out, err);
+      case 'link':
+        return linkCommand(rest, print);
+      case 'mvcmd':
+        return mvcmdCommand(rest, print);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
@@ -276,6 +302,58 @@ function leon3(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableS
       err.write(`myriad-emu: ${stop.description}\n`);
       return EXIT.failed;
   }
+}
+
+function linkCommand(args: string[], print: (line?: string) => void): number {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { layout: { type: 'string', short: 'T' }, output: { type: 'string', short: 'o' } } });
+  if (!values.layout) throw new UsageError('link needs a layout file: -T layout.json');
+  if (!values.output) throw new UsageError('link needs an output file: -o out.elf');
+  if (positionals.length === 0) throw new UsageError('link needs object files');
+  let layout;
+  try {
+    layout = parseLayout(Buffer.from(readInput(values.layout, 'layout')).toString('utf8'), values.layout);
+  } catch (error) {
+    if (error instanceof LayoutError) throw new InputError(error.message);
+    throw error;
+  }
+  const objects = positionals.map((file) => {
+    try {
+      return parseObject(readInput(file, 'object'), file);
+    } catch (error) {
+      if (error instanceof ObjectError) throw new InputError(error.message);
+      throw error;
+    }
+  });
+  let image;
+  try {
+    image = link(objects, layout);
+  } catch (error) {
+    if (error instanceof LinkError) {
+      print(`link failed: ${error.message}`);
+      return EXIT.failed;
+    }
+    throw error;
+  }
+  writeFileSync(values.output, writeExecutable(image));
+  for (const s of image.sections) print(`${s.name.padEnd(10)} 0x${s.address.toString(16).padStart(8, '0')}  ${s.size} bytes${s.nobits ? ' (no contents)' : ''}`);
+  print(`entry 0x${image.entry.toString(16)} (${layout.entry}); wrote ${values.output}`);
+  return EXIT.ok;
+}
+
+function mvcmdCommand(args: string[], print: (line?: string) => void): number {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { output: { type: 'string', short: 'o' } } });
+  if (positionals.length !== 1) throw new UsageError('mvcmd takes one executable');
+  if (!values.output) throw new UsageError('mvcmd needs an output file: -o out.mvcmd');
+  let stream: Uint8Array;
+  try {
+    stream = elfToMvcmd(readInput(positionals[0], 'executable'));
+  } catch (error) {
+    if (error instanceof ElfError || error instanceof ObjectError) throw new InputError(`${positionals[0]}: ${error.message}`);
+    throw error;
+  }
+  writeFileSync(values.output, stream);
+  print(`wrote ${values.output}: ${stream.length} bytes`);
+  return EXIT.ok;
 }
 
 function replayCommand(args: string[], print: (line?: string) => void, err: NodeJS.WritableStream): number {

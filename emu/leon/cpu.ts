@@ -1137,11 +1137,13 @@ export class SparcV8 implements BlockHost {
         break;
       }
       case Kind.LDDF: {
-        const hi = this.load(addr, 4);
-        const lo = this.load((addr + 4) | 0, 4);
+        // A double's most significant word goes to the even register: at addr in big-endian
+        // memory, at addr + 4 in little-endian memory (where the 64-bit value is stored LE).
+        const first = this.load(addr, 4);
+        const second = this.load((addr + 4) | 0, 4);
         if (!this.fault) {
-          this.f[rd & 0x1e] = hi >>> 0;
-          this.f[(rd & 0x1e) + 1] = lo >>> 0;
+          this.f[rd & 0x1e] = (this.littleEndian ? second : first) >>> 0;
+          this.f[(rd & 0x1e) + 1] = (this.littleEndian ? first : second) >>> 0;
         }
         break;
       }
@@ -1153,10 +1155,13 @@ export class SparcV8 implements BlockHost {
       case Kind.STF:
         this.store(addr, 4, this.f[rd]! | 0);
         break;
-      case Kind.STDF:
-        this.store(addr, 4, this.f[rd & 0x1e]! | 0);
-        if (!this.fault) this.store((addr + 4) | 0, 4, this.f[(rd & 0x1e) + 1]! | 0);
+      case Kind.STDF: {
+        const high = this.f[rd & 0x1e]! | 0;
+        const low = this.f[(rd & 0x1e) + 1]! | 0;
+        this.store(addr, 4, this.littleEndian ? low : high);
+        if (!this.fault) this.store((addr + 4) | 0, 4, this.littleEndian ? high : low);
         break;
+      }
       case Kind.STFSR:
         this.store(addr, 4, this.fsr | 0);
         break;

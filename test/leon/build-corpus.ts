@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,21 @@ export function buildCorpus(): Map<string, string> {
     built.set(source, elf);
   }
   return built;
+}
+
+/** The clang flags of real-clients.md section 2 (little-endian SPARC, Myriad X). */
+const CLANG = ['--target=sparcel-unknown-elf', '-mcpu=ma2485', '-O2', '-ffreestanding', '-nostdlib', '-fintegrated-as'];
+
+/** Compiles a corpus program and the runtime with clang for little-endian SPARC; returns the objects. */
+export function compileLittleEndian(source: string, out: string): Uint8Array[] {
+  const objects: Uint8Array[] = [];
+  for (const [file, name] of [[join(RT, 'start.S'), 'start'], [join(RT, 'rt.c'), 'rt'], [join(CORPUS, source), basename(source)]] as const) {
+    const object = join(out, `${name}.le.o`);
+    const r = spawnSync('clang-14', [...CLANG, `-I${RT}`, '-c', file, '-o', object], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`clang failed on ${file}:\n${r.stderr}`);
+    objects.push(readFileSync(object));
+  }
+  return objects;
 }
 
 /** UART output of the ELF under QEMU's leon3_generic. */

@@ -42,7 +42,7 @@ static const struct { const char *name; op_fn fn; } ops[] = {
 #define DEFINE_DIV(op)                                                                     \
   static unsigned do_##op(unsigned yin, unsigned a, unsigned b, unsigned *icc) {          \
     unsigned r, psr;                                                                       \
-    __asm__ volatile("wr %2, %%y\n\tnop\n\tnop\n\tnop\n\t" #op " %3, %4, %0\n\trd %%psr, %1" \
+    __asm__ volatile("cmp %%g0, 1\n\twr %2, %%y\n\tnop\n\tnop\n\tnop\n\t" #op " %3, %4, %0\n\trd %%psr, %1" \
                      : "=r"(r), "=r"(psr)                                                  \
                      : "r"(yin), "r"(a), "r"(b)                                            \
                      : "cc");                                                              \
