@@ -44,7 +44,7 @@ export class RegisterBlock implements BusTarget {
     return Array.from(this.words);
   }
 
-  restore(words: readonly number[]): void {
-    this.words.set(words);
+  restore(words: unknown): void {
+    this.words.set(words as number[]);
   }
 }

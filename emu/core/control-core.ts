@@ -24,6 +24,8 @@ export interface ControlCore {
   handle(task: Task): void;
   /** Power-on state. */
   reset(): void;
+  /** The interrupt controller presents SPARC interrupt level `level` (0: none). */
+  interrupt?(level: number): void;
   snapshot(): unknown;
   restore(snapshot: unknown): void;
 }

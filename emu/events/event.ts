@@ -48,6 +48,12 @@ export type MachineEvent =
   | { seq: number; t: number; kind: 'machine.power'; on: boolean }
   /** The machine stopped itself (a component livelocked); only a new plug starts it again. */
   | { seq: number; t: number; kind: 'machine.halt'; reason: string }
+  /** A chip reset (the watchdog): cores stop, devices reset, the boot ROM comes back. */
+  | { seq: number; t: number; kind: 'machine.reset'; reason: string }
+  // ---- SoC devices, derived
+  | { seq: number; t: number; kind: 'irq'; line: number; active: boolean }
+  | { seq: number; t: number; kind: 'console.line'; device: string; text: string }
+  | { seq: number; t: number; kind: 'device.error'; device: string; reason: string }
   | { seq: number; t: number; kind: 'usb.connect'; vendorId: number; productId: number; speed: string }
   | { seq: number; t: number; kind: 'usb.disconnect'; reason: string }
   | { seq: number; t: number; kind: 'usb.state'; state: string; address: number; configuration: number }
@@ -105,7 +111,7 @@ export type MachineEvent =
   | { seq: number; t: number; kind: 'rom.phase'; phase: RomPhase }
   | { seq: number; t: number; kind: 'rom.error'; offset: number; reason: string }
   // ---- cores, derived
-  | { seq: number; t: number; kind: 'core.start'; core: string; pc: number; mode: 'call' | 'jump' }
+  | { seq: number; t: number; kind: 'core.start'; core: string; pc: number; mode: 'call' | 'jump' | 'interrupt' }
   | { seq: number; t: number; kind: 'core.return'; core: string }
   | { seq: number; t: number; kind: 'core.halt'; core: string; pc: number; reason: string };
 

@@ -7,7 +7,7 @@ import { Stick } from '../machine/stick.js';
 import { decodeStringDescriptor } from '../usb/descriptors.js';
 import { DescriptorType, encodeSetup, Request, type SetupPacket } from '../usb/setup.js';
 import { BUS_RESET_NS, CONNECT_DEBOUNCE_NS, SET_ADDRESS_RECOVERY_NS } from '../usb/timing.js';
-import { parseConfigurationDescriptor, parseDeviceDescriptor, type ConfigurationDescriptor } from './descriptor-parser.js';
+import { parseConfigurationDescriptor, parseDeviceDescriptor, type ConfigurationDescriptor } from '../usb/descriptor-parser.js';
 import { EmulatedUSB, EmulatedUSBDevice, type EnumeratedDevice } from './webusb.js';
 
 export type ControlDone = EventOf<'usb.control.done'>;

@@ -5,7 +5,7 @@
  * closed device, an unclaimed interface) and a vanished device are DOMExceptions.
  */
 import type { TransferStatus } from '../events/event.js';
-import type { ConfigurationDescriptor, DeviceDescriptor, InterfaceDescriptor } from './descriptor-parser.js';
+import type { ConfigurationDescriptor, DeviceDescriptor, InterfaceDescriptor } from '../usb/descriptor-parser.js';
 import type { ControlDone, Hub, Port, TransferDone } from './hub.js';
 import { Request, type SetupPacket } from '../usb/setup.js';
 

@@ -13,6 +13,7 @@ export const ROM_RETURN_OFFSET = 0x100;
 
 interface LeonCoreState {
   readonly running: boolean;
+  readonly sleeping: boolean;
   readonly mode: 'call' | 'jump';
   readonly cpu: SparcState;
 }
@@ -27,6 +28,8 @@ export class LeonCore implements ControlCore {
   readonly name: string;
   readonly cpu: SparcV8;
   private running = false;
+  /** Asleep (power-down or an idle loop) until an interrupt. */
+  private sleeping = false;
   private mode: 'call' | 'jump' = 'jump';
   private readonly romReturn: number;
   private readonly nsPerInstruction: number;
@@ -94,22 +97,36 @@ export class LeonCore implements ControlCore {
       if (this.mode === 'call') this.host.returnToRom();
       return;
     }
-    // Error mode, or asleep with nothing that can wake it yet (no interrupt controller).
+    // Error mode for good; power-down and idle loops until an interrupt.
+    this.sleeping = cpu.halted === 'power-down' || cpu.halted === 'idle-loop';
     this.host.log.append({ kind: 'core.halt', core: this.name, pc: cpu.pc >>> 0, reason: cpu.describeHalt() });
+    if (this.sleeping && cpu.irl !== 0) this.interrupt(cpu.irl); // it is pending already
   }
 
   reset(): void {
     this.cpu.reset(0);
     this.running = false;
+    this.sleeping = false;
+  }
+
+  /** A sleeping core (power-down, idle loop) wakes on any interrupt and runs again. */
+  interrupt(level: number): void {
+    this.cpu.irl = level;
+    if (level === 0 || !this.sleeping) return;
+    this.sleeping = false;
+    this.running = true;
+    this.host.log.append({ kind: 'core.start', core: this.name, pc: this.cpu.pc >>> 0, mode: 'interrupt' });
+    this.host.scheduler.after(0, this.name, 'run', 0);
   }
 
   snapshot(): LeonCoreState {
-    return { running: this.running, mode: this.mode, cpu: this.cpu.snapshot() };
+    return { running: this.running, sleeping: this.sleeping, mode: this.mode, cpu: this.cpu.snapshot() };
   }
 
   restore(snapshot: unknown): void {
     const state = snapshot as LeonCoreState;
     this.running = state.running;
+    this.sleeping = state.sleeping;
     this.mode = state.mode;
     this.cpu.restore(state.cpu);
   }

@@ -1,5 +1,11 @@
 import { Bus } from '../bus/bus.js';
 import { RegisterBlock } from '../bus/register-block.js';
+import type { SocContext, SocDevice } from '../soc/device.js';
+import { Cpr } from '../soc/cpr.js';
+import { InterruptController } from '../soc/icb.js';
+import { Timer } from '../soc/timer.js';
+import { Uart } from '../soc/uart.js';
+import { UsbDeviceController } from '../soc/usb-device.js';
 import type { ControlCore, ControlCoreFactory } from '../core/control-core.js';
 import type { MachineEvent } from '../events/event.js';
 import { EventLog } from '../events/log.js';
@@ -20,7 +26,12 @@ export interface StickOptions {
   readonly leon?: ControlCoreFactory | null;
   /** Events kept in memory for reports (the log itself streams to subscribers). */
   readonly recentEvents?: number;
+  /** The 64-bit chip id the CPR reports; stable for a stick, different between sticks. */
+  readonly chipId?: bigint;
 }
+
+/** The chip id of a stick nobody gave one. */
+export const DEFAULT_CHIP_ID = 0x0d2c3b4a_59687f80n;
 
 export interface StickSnapshot {
   readonly format: 'myriad-stick-snapshot';
@@ -32,7 +43,8 @@ export interface StickSnapshot {
   readonly halted: string | null;
   readonly scheduler: SchedulerSnapshot;
   readonly memory: MemorySnapshot;
-  readonly registers: Readonly<Record<string, readonly number[]>>;
+  readonly chipId: string;
+  readonly devices: Readonly<Record<string, unknown>>;
   readonly usb: UsbControllerSnapshot;
   readonly rom: BootRomSnapshot;
   readonly core: unknown;
@@ -51,7 +63,10 @@ export class Stick {
   readonly bus: Bus;
   readonly usb: UsbController;
   readonly rom: BootRom;
-  readonly registerBlocks: readonly RegisterBlock[];
+  /** Everything on the SoC bus besides RAM, by name, as the model lists it. */
+  readonly devices: ReadonlyMap<string, SocDevice | RegisterBlock>;
+  readonly chipId: bigint;
+  private icb: InterruptController | null = null;
   readonly core: ControlCore | null;
   powered = false;
   /** Why the machine stopped itself, or null. */
@@ -63,9 +78,37 @@ export class Stick {
     this.log = new EventLog(this.scheduler, options.recentEvents ?? 64);
     this.memory = new SharedMemory(this.model.memory);
     this.bus = new Bus(this.memory, this.log);
-    this.registerBlocks = this.model.registerBlocks.map((spec) => new RegisterBlock(spec));
-    for (const block of this.registerBlocks) this.bus.attach(this.model.registerBlocks.find((s) => s.name === block.name)!.base, block);
     this.usb = new UsbController(this.scheduler, this.log);
+    this.chipId = options.chipId ?? DEFAULT_CHIP_ID;
+    const ctx: SocContext = {
+      scheduler: this.scheduler,
+      log: this.log,
+      bus: this.bus,
+      usb: this.usb,
+      clockHz: this.model.clocks.systemHz,
+      chipId: this.chipId,
+      irq: (line, active) => {
+        this.log.append({ kind: 'irq', line, active });
+        this.icb?.setLine(line, active);
+      },
+      interruptLevel: (level) => this.core?.interrupt?.(level),
+      chipReset: (reason) => this.chipReset(reason),
+    };
+    const devices = new Map<string, SocDevice | RegisterBlock>();
+    for (const spec of this.model.devices) {
+      let device: SocDevice | RegisterBlock;
+      switch (spec.kind) {
+        case 'registers': device = new RegisterBlock(spec); break;
+        case 'cpr': device = new Cpr(spec.name, spec.size, ctx); break;
+        case 'timer': device = new Timer(spec.name, spec.size, ctx); break;
+        case 'uart': device = new Uart(spec.name, spec.size, ctx); break;
+        case 'icb': device = this.icb = new InterruptController(spec.name, spec.size, ctx, this.model.interrupts); break;
+        case 'usb-device': device = new UsbDeviceController(spec.name, spec.size, ctx, spec.irq ?? 0); break;
+      }
+      devices.set(spec.name, device);
+      this.bus.attach(spec.base, device);
+    }
+    this.devices = devices;
     const leon = options.leon === undefined ? leonCore(this.model) : options.leon;
     this.core = leon ? leon({ bus: this.bus, scheduler: this.scheduler, log: this.log, returnToRom: () => this.rom.returnFromCall(this.core!.name) }) : null;
     this.rom = new BootRom(this.model, this.bus, this.usb, this.log, this.scheduler, () => this.core);
@@ -90,7 +133,7 @@ export class Stick {
     this.halted = null;
     this.log.append({ kind: 'machine.power', on: true });
     this.memory.clear();
-    for (const block of this.registerBlocks) block.reset();
+    for (const device of this.devices.values()) device.reset();
     this.core?.reset();
     this.rom.powerOn();
   }
@@ -180,17 +223,34 @@ export class Stick {
     if (task.target === 'usb') this.usb.handle(task);
     else if (task.target === 'rom') this.rom.handle(task);
     else if (this.core && task.target === this.core.name) this.core.handle(task);
+    else {
+      const device = this.devices.get(task.target);
+      if (device && 'handle' in device) device.handle?.(task);
+    }
   };
 
   private stopEverything(): void {
-    for (const target of ['usb', 'rom', this.core?.name ?? '']) this.scheduler.cancelTarget(target);
+    for (const target of ['usb', 'rom', this.core?.name ?? '', ...this.devices.keys()]) this.scheduler.cancelTarget(target);
+  }
+
+  /**
+   * A chip reset (the watchdog's): the cores stop, the devices reset, the firmware's USB device
+   * leaves the bus and the boot ROM comes back with the ROM identity. Memory keeps its contents.
+   */
+  chipReset(reason: string): void {
+    this.log.append({ kind: 'machine.reset', reason });
+    this.usb.disconnect(reason);
+    this.stopEverything();
+    this.core?.reset();
+    for (const device of this.devices.values()) device.reset();
+    this.rom.powerOn();
   }
 
   // ---- snapshots
 
   snapshot(): StickSnapshot {
-    const registers: Record<string, number[]> = {};
-    for (const block of this.registerBlocks) registers[block.name] = block.snapshot();
+    const devices: Record<string, unknown> = {};
+    for (const [name, device] of this.devices) devices[name] = device.snapshot();
     return {
       format: 'myriad-stick-snapshot',
       version: 1,
@@ -201,7 +261,8 @@ export class Stick {
       halted: this.halted,
       scheduler: this.scheduler.snapshot(),
       memory: this.memory.snapshot(),
-      registers,
+      chipId: this.chipId.toString(16),
+      devices,
       usb: this.usb.snapshot(),
       rom: this.rom.snapshot(),
       core: this.core?.snapshot() ?? null,
@@ -212,16 +273,18 @@ export class Stick {
   static restore(snapshot: StickSnapshot, options: Omit<StickOptions, 'model'> = {}): Stick {
     const model = findModel(snapshot.model);
     if (!model) throw new Error(`snapshot is of unknown model ${snapshot.model}`);
-    const stick = new Stick({ ...options, model });
+    const stick = new Stick({ ...options, model, chipId: BigInt(`0x${snapshot.chipId}`) });
     stick.scheduler.restore(snapshot.scheduler);
     stick.log.resumeAt(snapshot.seq);
     stick.nextInputId = snapshot.nextInputId;
     stick.powered = snapshot.powered;
     stick.halted = snapshot.halted;
     stick.memory.restore(snapshot.memory);
-    for (const block of stick.registerBlocks) block.restore(snapshot.registers[block.name] ?? []);
+    for (const [name, device] of stick.devices) if (snapshot.devices[name] !== undefined) device.restore(snapshot.devices[name]);
     stick.rom.restore(snapshot.rom);
-    stick.usb.restore(snapshot.usb, stick.rom);
+    // The USB function is the firmware's controller once the ROM has handed over.
+    const udc = [...stick.devices.values()].find((d) => d instanceof UsbDeviceController) as UsbDeviceController | undefined;
+    stick.usb.restore(snapshot.usb, stick.rom.phase === 'jumped' ? (udc ?? null) : stick.rom);
     if (stick.core && snapshot.core !== null) stick.core.restore(snapshot.core);
     return stick;
   }

@@ -16,11 +16,21 @@ export const ma2450: ChipModel = {
     { name: 'cmx', base: 0x7000_0000, size: 16 * 128 * KiB, aliases: [0x7800_0000] },
     { name: 'ddr', base: 0x8000_0000, size: 512 * MiB, aliases: [0xc000_0000] },
   ],
-  registerBlocks: [
-    { name: 'cpr', base: 0x10f0_0000, size: 0x1000 },
-    { name: 'tim0', base: 0x10f2_0000, size: 0x1000 },
-    { name: 'cmx-ctrl', base: 0x20fc_0000, size: 0x1000 },
-    { name: 'l2c', base: 0x20fd_0000, size: 0x1000 },
+  devices: [
+    // Clock and power reset: chip-id registers at +0x164 and +0x16C.
+    { kind: 'cpr', name: 'cpr', base: 0x10f0_0000, size: 0x1000 },
+    // TIM0: free-running counter, and the watchdog (+0x9C counter, +0xA4 enable, +0xA8 safe key).
+    { kind: 'timer', name: 'tim0', base: 0x10f2_0000, size: 0x1000 },
+    { kind: 'registers', name: 'cmx-ctrl', base: 0x20fc_0000, size: 0x1000 },
+    { kind: 'registers', name: 'l2c', base: 0x20fd_0000, size: 0x1000 },
+    // The emulator's own devices: their real counterparts' registers are not public, so these
+    // are designed and documented in docs/soc-devices.md (addresses chosen clear of known blocks).
+    { kind: 'icb', name: 'icb', base: 0x2041_0000, size: 0x100 },
+    { kind: 'uart', name: 'uart', base: 0x2042_0000, size: 0x100 },
+    { kind: 'usb-device', name: 'udc', base: 0x2040_0000, size: 0x1000, irq: 1 },
+  ],
+  interrupts: [
+    { line: 1, source: 'udc', level: 10 },
   ],
   shave: { count: 12, controlBase: 0x20f0_0000, controlStride: 0x1_0000 },
   // LEON4-class cores with an FPU; %asr17 (configuration) as read on the LEON OS: 8 windows.

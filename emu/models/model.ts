@@ -69,11 +69,28 @@ export interface MemorySpec {
  * access is an event in the log.
  */
 export interface RegisterBlockSpec {
+  readonly kind: 'registers';
   readonly name: string;
   readonly base: number;
   readonly size: number;
   /** Reset values by offset from base. */
   readonly resetValues?: Readonly<Record<number, number>>;
+}
+
+/** A device with behaviour of its own (emu/soc/); `irq` is its line on the interrupt controller. */
+export interface DeviceSpec {
+  readonly kind: 'cpr' | 'timer' | 'icb' | 'uart' | 'usb-device';
+  readonly name: string;
+  readonly base: number;
+  readonly size: number;
+  readonly irq?: number;
+}
+
+/** An interrupt line of the interrupt controller and the SPARC interrupt level it raises. */
+export interface InterruptLineSpec {
+  readonly line: number;
+  readonly source: string;
+  readonly level: number;
 }
 
 export interface ShaveSpec {
@@ -100,7 +117,9 @@ export interface ChipModel {
     readonly confirmed: boolean;
   };
   readonly memory: readonly MemorySpec[];
-  readonly registerBlocks: readonly RegisterBlockSpec[];
+  /** Everything on the SoC bus besides RAM, as a datasheet table. */
+  readonly devices: readonly (RegisterBlockSpec | DeviceSpec)[];
+  readonly interrupts: readonly InterruptLineSpec[];
   readonly shave: ShaveSpec;
   readonly leon: {
     readonly cores: readonly string[];

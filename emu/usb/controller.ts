@@ -25,6 +25,8 @@ export interface UsbFunction {
   sent?(endpoint: number): void;
   /** A class or vendor request; undefined means STALL. */
   control?(setup: SetupPacket, data: Uint8Array | null): RequestOutcome | undefined;
+  /** The host selected configuration `value` (0: unconfigured). */
+  configured?(value: number): void;
 }
 
 interface OutTransfer {
@@ -65,6 +67,7 @@ interface ControlRequest {
 
 export interface UsbControllerSnapshot {
   readonly device: unknown;
+  readonly rawDescriptors: { device: Uint8Array; configurations: Uint8Array[]; strings: [number, Uint8Array][] } | null;
   readonly out: readonly OutTransfer[];
   readonly inRequests: readonly InRequest[];
   readonly inMessages: readonly (InMessage & { endpoint: number })[];
@@ -84,6 +87,8 @@ export class UsbController {
   private device: Actor<typeof usbDeviceMachine>;
   private fn: UsbFunction | null = null;
   private descriptors: DescriptorSet | null = null;
+  /** Descriptors given as bytes by the function (kept for snapshots). */
+  private rawDescriptors: DescriptorSet | null = null;
   private out: OutTransfer[] = [];
   private inRequests: InRequest[] = [];
   private inMessages = new Map<number, InMessage[]>();
@@ -118,11 +123,16 @@ export class UsbController {
     return this.device.getSnapshot().context.halted.includes(endpoint);
   }
 
-  /** The function pulls up D+: the hub sees a new device with this identity. */
-  connect(personality: UsbPersonality, fn: UsbFunction): void {
+  /**
+   * The function pulls up D+: the hub sees a new device with this identity. `descriptors` are
+   * the exact bytes to answer GET_DESCRIPTOR with (the firmware's); by default they are built
+   * from the personality (the ROM's, which lives in the model).
+   */
+  connect(personality: UsbPersonality, fn: UsbFunction, descriptors?: DescriptorSet): void {
     if (this.state !== 'detached') this.disconnect('reconnect');
     this.fn = fn;
-    this.descriptors = buildDescriptors(personality);
+    this.descriptors = descriptors ?? buildDescriptors(personality);
+    this.rawDescriptors = descriptors ?? null;
     this.log.append({ kind: 'usb.connect', vendorId: personality.vendorId, productId: personality.productId, speed: personality.speed });
     this.send({ type: 'ATTACH', personality });
     this.send({ type: 'POWER' });
@@ -136,6 +146,7 @@ export class UsbController {
     this.send({ type: 'DETACH' });
     this.fn = null;
     this.descriptors = null;
+    this.rawDescriptors = null;
   }
 
   /** Queues a message on an IN endpoint, sent when the host asks for it. */
@@ -257,6 +268,7 @@ export class UsbController {
       const length = data ? data.length : Math.min(head.data?.length ?? 0, setup.length);
       this.log.append({ kind: 'usb.control.done', id, status: 'ok', data, length });
       if (outcome.effect) this.send(outcome.effect);
+      if (outcome.effect?.type === 'SET_CONFIGURATION') this.fn?.configured?.(outcome.effect.value);
       if (outcome.effect?.type === 'CLEAR_HALT') this.log.append({ kind: 'usb.halt', endpoint: outcome.effect.endpoint, halted: false });
       if (outcome.effect?.type === 'HALT') {
         this.log.append({ kind: 'usb.halt', endpoint: outcome.effect.endpoint, halted: true });
@@ -399,8 +411,10 @@ export class UsbController {
   snapshot(): UsbControllerSnapshot {
     const inMessages: (InMessage & { endpoint: number })[] = [];
     for (const [endpoint, queue] of this.inMessages) for (const m of queue) inMessages.push({ ...m, endpoint });
+    const raw = this.rawDescriptors;
     return {
       device: this.device.getPersistedSnapshot(),
+      rawDescriptors: raw ? { device: raw.device, configurations: [...raw.configurations], strings: [...raw.strings] } : null,
       out: this.out.map((t) => ({ ...t })),
       inRequests: this.inRequests.map((r) => ({ ...r, chunks: [...r.chunks] })),
       inMessages,
@@ -414,7 +428,9 @@ export class UsbController {
     this.device = createActor(usbDeviceMachine, { snapshot: snapshot.device as SnapshotFrom<typeof usbDeviceMachine> }).start();
     const personality = this.personality;
     this.fn = personality ? fn : null;
-    this.descriptors = personality ? buildDescriptors(personality) : null;
+    const raw = snapshot.rawDescriptors;
+    this.rawDescriptors = raw ? { device: raw.device, configurations: raw.configurations, strings: new Map(raw.strings) } : null;
+    this.descriptors = personality ? (this.rawDescriptors ?? buildDescriptors(personality)) : null;
     this.out = snapshot.out.map((t) => ({ ...t }));
     this.inRequests = snapshot.inRequests.map((r) => ({ ...r, chunks: [...r.chunks] }));
     this.inMessages = new Map();

@@ -36,13 +36,12 @@ describe('the LEON OS core on the stick', () => {
     ]);
     const records: MvcmdRecord[] = [
       { op: 'magic' },
-      { op: 'write32', addr: 0x20300164, value: 0x12345678 },
-      { op: 'write32', addr: 0x2030016c, value: 0x9abcdef0 },
       { op: 'load', addr: CODE, data: reader },
       { op: 'call', addr: CODE },
       { op: 'send', addr: 0x70000000, length: 9 },
     ];
-    const host = new DirectHost({ model: ma2485 }).enumerate();
+    // The chip id is the stick's own, read from the CPR's fuses.
+    const host = new DirectHost({ model: ma2485, chipId: 0x9abcdef0_12345678n }).enumerate();
     expect(host.out(0x01, encodeMvcmd(records))?.status).toBe('ok');
     const id = host.in(0x81, 9);
     expect(Buffer.from(id!.data!).toString('hex')).toBe('78563412f0debc9a5a');

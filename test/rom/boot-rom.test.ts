@@ -7,6 +7,8 @@ import { DirectHost } from '../support/direct-host.js';
 import { fakeLeon } from '../support/fake-leon.js';
 
 const ENTRY = 0x70001000;
+/** The stick's chip id: the CPR reports it at +0x164 (low word) and +0x16C (high word). */
+const STICK_CHIP_ID = 0x9abcdef0_12345678n;
 const CHIP_ID = 0x70000000;
 
 /** Stands in for the chip-id reader that Luxonis' host sends: reads CPR, stores 9 bytes. */
@@ -22,8 +24,8 @@ const EVERY_RECORD: MvcmdRecord[] = [
   { op: 'nop', count: 2 },
   { op: 'magic' },
   { op: 'name', text: '.text' },
-  { op: 'write32', addr: 0x20300164, value: 0x12345678 }, // a CPR register: a bus.write event
-  { op: 'write32', addr: 0x2030016c, value: 0x9abcdef0 },
+  { op: 'write32', addr: 0x20300164, value: 0x11111111 }, // chip-id fuses: logged, but ignored
+  { op: 'write32', addr: 0x2030016c, value: 0x22222222 },
   { op: 'write8', addr: 0x70000100, value: 0x42 },
   { op: 'load', addr: ENTRY, data: Uint8Array.from({ length: 40 }, (_, i) => 255 - i) },
   { op: 'call', addr: ENTRY },
@@ -39,7 +41,7 @@ const withoutStamps = (events: MachineEvent[]) =>
 
 /** Submits the stream in pieces, as a host with all its transfers in flight, then reads 9 bytes. */
 function bootInPieces(cuts: number[]) {
-  const host = new DirectHost({ model: ma2485, leon: fakeLeon({ [ENTRY]: readChipId }) }).enumerate();
+  const host = new DirectHost({ model: ma2485, chipId: STICK_CHIP_ID, leon: fakeLeon({ [ENTRY]: readChipId }) }).enumerate();
   let from = 0;
   const ids: number[] = [];
   for (const cut of [...cuts, STREAM.length]) {
@@ -62,8 +64,8 @@ describe('boot ROM', () => {
     expect(host.stick.bus.read(0x70000100, 1, 'test')).toBe(0x42);
     expect(host.stick.bus.read(ENTRY + 4, 4, 'test')).toBe(0xf8f9fafb);
     expect(host.of('bus.write').filter((e) => e.initiator === 'rom').map((e) => [e.target, e.addr, e.value])).toEqual([
-      ['cpr', 0x20300164, 0x12345678],
-      ['cpr', 0x2030016c, 0x9abcdef0],
+      ['cpr', 0x20300164, 0x11111111],
+      ['cpr', 0x2030016c, 0x22222222],
     ]);
     expect(host.of('core.start').map((e) => [e.pc, e.mode])).toEqual([
       [ENTRY, 'call'],
@@ -105,7 +107,7 @@ describe('boot ROM', () => {
   });
 
   it('acknowledges bytes after the jump record, then leaves the bus; later transfers find no device', () => {
-    const host = new DirectHost({ model: ma2485, leon: fakeLeon({ [ENTRY]: readChipId }) }).enumerate();
+    const host = new DirectHost({ model: ma2485, chipId: STICK_CHIP_ID, leon: fakeLeon({ [ENTRY]: readChipId }) }).enumerate();
     const done = host.out(0x01, new Uint8Array([...NO_SEND, 0xff, 0xff, 0xff]));
     expect(done?.status).toBe('ok');
     expect(done?.length).toBe(NO_SEND.length + 3);
