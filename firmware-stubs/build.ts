@@ -7,19 +7,24 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../emu/package-root.js';
 import { buildIdleLoopImage } from './idle-loop/image.js';
+import { buildVsc, VSC_VARIANTS } from './vsc/build.js';
 
 /** The folder with the committed images and their sources. */
 export function stubsDir(): string {
   return join(packageRoot(), 'firmware-stubs');
 }
 
+/** Images built by TypeScript alone. */
 export const images: Record<string, () => Uint8Array> = {
   'idle-loop/idle-loop.mvcmd': buildIdleLoopImage,
 };
 
-export function rebuild(check: boolean): string[] {
+/** Images that need clang-14 to build. */
+export const compiledImages: Record<string, () => Uint8Array> = Object.fromEntries(VSC_VARIANTS.map((v) => [v.file, () => buildVsc(v)]));
+
+export function rebuild(check: boolean, which: Record<string, () => Uint8Array> = { ...images, ...compiledImages }): string[] {
   const differing: string[] = [];
-  for (const [path, build] of Object.entries(images)) {
+  for (const [path, build] of Object.entries(which)) {
     const file = join(stubsDir(), path);
     const bytes = build();
     let current: Uint8Array | null = null;

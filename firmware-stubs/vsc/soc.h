@@ -1,0 +1,60 @@
+/* The SoC as the open firmware sees it: addresses from the emulator's model files. */
+#ifndef SOC_H
+#define SOC_H
+#include <stdint.h>
+
+#define REG(addr) (*(volatile uint32_t *)(addr))
+
+#if defined(MA2450)
+#define CPR_BASE 0x10f00000u
+#define TIM0_BASE 0x10f20000u
+#else
+#define CPR_BASE 0x20300000u
+#define TIM0_BASE 0x20320000u
+#endif
+/* The emulator's own devices (docs/soc-devices.md): the same on both chips. */
+#define UDC_BASE 0x20400000u
+#define ICB_BASE 0x20410000u
+#define UART_BASE 0x20420000u
+
+#define CPR_CHIP_ID_LOW REG(CPR_BASE + 0x164)
+#define CPR_CHIP_ID_HIGH REG(CPR_BASE + 0x16c)
+
+#define TIM0_FREE_LOW REG(TIM0_BASE + 0x00)
+#define TIM0_FREE_HIGH REG(TIM0_BASE + 0x04)
+#define TIM0_WATCHDOG_COUNT REG(TIM0_BASE + 0x9c)
+#define TIM0_WATCHDOG_ENABLE REG(TIM0_BASE + 0xa4)
+#define TIM0_SAFE_KEY REG(TIM0_BASE + 0xa8)
+#define SAFE_KEY 0xf1d0deadu
+
+#define ICB_PENDING REG(ICB_BASE + 0x00)
+#define ICB_MASK REG(ICB_BASE + 0x04)
+#define UDC_INTERRUPT_LINE 1
+
+#define UART_TX REG(UART_BASE + 0x00)
+
+#define UDC_ID REG(UDC_BASE + 0x000)
+#define UDC_CONTROL REG(UDC_BASE + 0x004)
+#define UDC_STATUS REG(UDC_BASE + 0x008)
+#define UDC_IRQ_STATUS REG(UDC_BASE + 0x00c)
+#define UDC_IRQ_ENABLE REG(UDC_BASE + 0x010)
+#define UDC_DESC_TABLE REG(UDC_BASE + 0x014)
+#define UDC_EP(n, reg) REG(UDC_BASE + 0x100 + 0x20 * ((n) - 1) + (reg))
+#define EP_OUT_ADDR 0x00
+#define EP_OUT_SIZE 0x04
+#define EP_OUT_CTRL 0x08
+#define EP_OUT_COUNT 0x0c
+#define EP_IN_ADDR 0x10
+#define EP_IN_LEN 0x14
+#define EP_IN_CTRL 0x18
+#define UDC_IRQ_BUS_RESET (1u << 0)
+#define UDC_IRQ_CONFIGURED (1u << 1)
+#define UDC_IRQ_OUT_DONE(n) (1u << (8 + (n)))
+#define UDC_IRQ_IN_DONE(n) (1u << (16 + (n)))
+
+/* OpenVINO patches a watchdog flag byte here into its images (myriad-facts.md section 2). */
+#define WATCHDOG_FLAG (*(volatile uint8_t *)0x80200000u)
+
+void idle(void);
+void halt(void) __attribute__((noreturn));
+#endif
