@@ -3,7 +3,7 @@ import type { EventOf, MachineEvent } from '../events/event.js';
 import { EventRecorder, type EventListener } from '../events/log.js';
 import { findModel } from '../models/index.js';
 import type { ChipModel } from '../models/model.js';
-import { Stick } from '../machine/stick.js';
+import { DEFAULT_CHIP_ID, Stick } from '../machine/stick.js';
 import { decodeStringDescriptor } from '../usb/descriptors.js';
 import { DescriptorType, encodeSetup, Request, type SetupPacket } from '../usb/setup.js';
 import { BUS_RESET_NS, CONNECT_DEBOUNCE_NS, SET_ADDRESS_RECOVERY_NS } from '../usb/timing.js';
@@ -20,6 +20,8 @@ export interface PlugOptions {
   readonly record?: boolean;
   /** Sees every event of this stick, from the very first (a trace writer, a logger). */
   readonly listener?: EventListener;
+  /** The stick's chip id; by default a stable one per port, different for every port. */
+  readonly chipId?: bigint;
 }
 
 /** One port of the emulated host's root hub, with the stick plugged into it. */
@@ -88,8 +90,10 @@ export class Hub {
     const opts: PlugOptions = typeof options === 'string' || 'chip' in options ? { model: options } : options;
     const model = typeof opts.model === 'string' ? findModel(opts.model) : opts.model;
     if (!model) throw new RangeError(`unknown model ${String(opts.model)}: use ma2450 or ma2485`);
-    const stick = new Stick({ model, ...(opts.leon ? { leon: opts.leon } : {}) });
-    const port = new Port(this.ports.length + 1, stick, opts.record ?? false);
+    const number = this.ports.length + 1;
+    const chipId = opts.chipId ?? DEFAULT_CHIP_ID + BigInt(number - 1) * 0x1_0000_0101n;
+    const stick = new Stick({ model, chipId, ...(opts.leon ? { leon: opts.leon } : {}) });
+    const port = new Port(number, stick, opts.record ?? false);
     if (opts.listener) stick.log.subscribe(opts.listener);
     stick.log.subscribe((event) => this.observe(port, event));
     this.ports.push(port);
