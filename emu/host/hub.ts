@@ -70,6 +70,7 @@ export class Hub {
   readonly messages: string[] = [];
   private hostNow = 0;
   private timers: Timer[] = [];
+  private readonly sleeping = new WeakMap<Promise<void>, Timer>();
   private timerOrder = 0;
   private pending = 0;
   private pumping = false;
@@ -118,11 +119,26 @@ export class Hub {
 
   /** Resolves after `ms` of virtual time, during which the sticks run. */
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.addTimer({ t: this.hostNow + Math.max(0, ms) * 1e6, order: this.timerOrder++, resolve });
-      this.pending++;
-      this.kick();
+    let timer!: Timer;
+    const sleeping = new Promise<void>((resolve) => {
+      timer = { t: this.hostNow + Math.max(0, ms) * 1e6, order: this.timerOrder++, resolve };
     });
+    this.addTimer(timer);
+    this.sleeping.set(sleeping, timer);
+    this.pending++;
+    this.kick();
+    return sleeping;
+  }
+
+  /** Forgets a sleep that is no longer needed (a timeout whose answer came): it never resolves. */
+  cancelSleep(sleeping: Promise<void>): void {
+    const timer = this.sleeping.get(sleeping);
+    if (!timer) return;
+    this.sleeping.delete(sleeping);
+    const at = this.timers.indexOf(timer);
+    if (at < 0) return;
+    this.timers.splice(at, 1);
+    this.pending--;
   }
 
   /** Waits (in virtual time) until `done()` holds or `timeoutMs` passed; returns done(). */

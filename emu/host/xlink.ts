@@ -45,6 +45,8 @@ export interface XLinkOptions {
   readonly nameLength?: 64 | 16;
   /** Sleeps `ms` (virtual time on the emulator: Hub.sleep). */
   readonly sleep: (ms: number) => Promise<void>;
+  /** Forgets a sleep whose timeout is no longer needed (Hub.cancelSleep; clearTimeout elsewhere). */
+  readonly cancelSleep?: (sleeping: Promise<void>) => void;
   /** How long one request waits for its answer. */
   readonly timeoutMs?: number;
 }
@@ -119,7 +121,9 @@ export class XLinkClient {
     let waited = 0;
     while (stream.unreleasedBytes + data.length > stream.writeSize || stream.unreleasedPackets >= MAX_UNRELEASED_PACKETS) {
       if (waited >= deadline) throw new XLinkError(`no credit on stream ${stream.name} after ${deadline} ms`);
-      await Promise.race([new Promise<void>((resolve) => stream.creditWaiters.push(resolve)), this.options.sleep(10)]);
+      const sleeping = this.options.sleep(10);
+      await Promise.race([new Promise<void>((resolve) => stream.creditWaiters.push(resolve)), sleeping]);
+      this.options.cancelSleep?.(sleeping);
       waited += 10;
       this.checkReader();
     }
@@ -241,11 +245,16 @@ export class XLinkClient {
 
   private async withTimeout<T>(promise: Promise<T>, message: string): Promise<T> {
     const ms = this.options.timeoutMs ?? 2000;
-    const timeout = this.options.sleep(ms).then(() => {
+    const sleeping = this.options.sleep(ms);
+    const timeout = sleeping.then(() => {
       throw new XLinkError(`${message} within ${ms} ms`);
     });
     timeout.catch(() => {});
-    return Promise.race([promise, timeout]);
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      this.options.cancelSleep?.(sleeping); // the answer came: drop the timer
+    }
   }
 
   private checkReader(): void {

@@ -190,6 +190,8 @@ export class SparcV8 implements BlockHost {
   private readonly bus: SparcBus;
   private readonly acknowledge: (level: number) => void;
   private readonly pages = new Map<number, CodePage>();
+  /** Counts dropped pages, so the run loop knows when its current page may be stale. */
+  private invalidations = 0;
   /** The page the last fetch came from (most fetches hit it). */
   private lastPageNumber = -1;
   private lastPage: CodePage | null = null;
@@ -404,6 +406,7 @@ export class SparcV8 implements BlockHost {
 
   /** Drops the decoded copy of the page holding addr (a store or FLUSH touched it). */
   invalidate(addr: number): void {
+    this.invalidations++;
     const page = addr >>> PAGE_SHIFT;
     this.pages.delete(page);
     if (page === this.lastPageNumber) {
@@ -573,12 +576,13 @@ export class SparcV8 implements BlockHost {
           if (block !== undefined && executed + block.length <= budget) {
             this.pc = pc;
             this.npc = npc;
+            const invalidations = this.invalidations;
             executed += block.fn(this, regs, fastView, codePages, CONDITION, mulHigh);
             pc = this.pc;
             npc = this.npc;
             rmap = this.rmap;
             wmap = this.wmap;
-            pageNumber = -1; // the block may have dropped decoded pages
+            if (this.invalidations !== invalidations) pageNumber = -1; // the block dropped decoded pages
             continue;
           }
         }

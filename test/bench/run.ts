@@ -92,6 +92,49 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   summary.push({ name: 'plug + enumerate + boot 1 MiB via WebUSB', value: 1000 / boot!.ops, unit: 'ms wall', target: '(information)', pass: null });
 }
 
+// ---- the open firmware: boot to f63b, XLink ping round trip, stream echo
+{
+  const { XLinkClient } = await import('../../emu/host/xlink.js');
+  const fw = readFileSync(join(root, 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
+  // A 1 MiB image: a megabyte of data for DDR in front of the firmware, as big images carry.
+  const pad = encodeMvcmd([{ op: 'magic' }, { op: 'load', addr: 0x90000000, data: new Uint8Array(1024 * 1024 - fw.length - 32).fill(7) }]);
+  const megabyteImage = new Uint8Array([...pad, ...fw.subarray(4)]);
+  const bootToF63b = async () => {
+    const hub = new Hub();
+    hub.plug('ma2485');
+    await hub.sleep(300);
+    const [rom] = await hub.usb.getDevices();
+    const result = await bootDevice(hub.usb, rom!, megabyteImage, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
+    if (!result.reattached) throw new Error('the firmware did not come back as f63b');
+    return { hub, device: result.reattached as Parameters<typeof XLinkClient.connect>[0] };
+  };
+  const [boot] = await suite('firmware-boot', b.add('plug, enumerate, boot a 1 MiB image until 03e7:f63b is enumerated', bootToF63b));
+  const { hub, device } = await bootToF63b();
+  const client = await XLinkClient.connect(device, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p) });
+  const stream = await client.openStream('bench', 8 << 20);
+  const payload = new Uint8Array(8 << 20).fill(0x5a);
+  const [ping, echo] = await suite(
+    'xlink',
+    b.add('XLink ping round trip', async () => {
+      await client.ping();
+    }),
+    b.add('XLink echo of 8 MiB (write and read back)', async () => {
+      await client.write(stream, payload);
+      await client.read(stream);
+    }),
+  );
+  const median = (name: string, index: number, fallbackOps: number) => {
+    const saved = JSON.parse(readFileSync(join(folder, `${name}.json`), 'utf8')) as { results: { details?: { median: number } }[] };
+    return saved.results[index]?.details?.median ?? 1 / fallbackOps;
+  };
+  const bootMs = median('firmware-boot', 0, boot!.ops) * 1000;
+  const pingUs = median('xlink', 0, ping!.ops) * 1e6;
+  const echoMBps = (8 * 1024 * 1024) / median('xlink', 1, echo!.ops) / 1e6;
+  summary.push({ name: 'boot of a 1 MiB image to 03e7:f63b, in-process (median, with plug and enumeration)', value: bootMs, unit: 'ms wall', target: '<= 100', pass: bootMs <= 100 });
+  summary.push({ name: 'XLink ping round trip (median)', value: pingUs, unit: 'us wall', target: '<= 100', pass: pingUs <= 100 });
+  summary.push({ name: 'XLink stream echo, 8 MiB each way (median)', value: echoMBps, unit: 'MB/s each way', target: '>= 100', pass: echoMBps >= 100 });
+}
+
 // ---- memory: an idle stick, in a process of its own
 {
   const out = execFileSync(process.execPath, ['--expose-gc', join(root, 'dist', 'test', 'bench', 'idle-stick.js')], { encoding: 'utf8' });

@@ -31,7 +31,7 @@ async function booted(model = 'ma2485', stream: Uint8Array = VSC.ma2485) {
 
 async function xlink(model = 'ma2485', stream: Uint8Array = VSC.ma2485, nameLength: 64 | 16 = 64) {
   const ctx = await booted(model, stream);
-  const client = await XLinkClient.connect(ctx.device, { sleep: (ms) => ctx.hub.sleep(ms), nameLength });
+  const client = await XLinkClient.connect(ctx.device, { sleep: (ms) => ctx.hub.sleep(ms), cancelSleep: (p) => ctx.hub.cancelSleep(p), nameLength });
   return { ...ctx, client };
 }
 
