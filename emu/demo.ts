@@ -1,13 +1,17 @@
 /**
- * `npm start`: plugs an emulated NCS2 into an emulated host, enumerates it, boots the demo
- * image from firmware-stubs/ through the WebUSB-style API, records the session and replays it.
+ * `npm start`: an emulated NCS2 on an emulated host. The host enumerates the ROM, boots the open
+ * firmware from firmware-stubs/vsc/ through the WebUSB-style API, the stick comes back as
+ * 03e7:f63b, the host talks XLink to it (ping, a stream echo, mvnc's capabilities), resets it back
+ * to the ROM, and the whole session, recorded as a trace file, is replayed.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeEvent, formatTime, hashEvents } from './events/canonical.js';
+import { formatTime, hashEvents } from './events/canonical.js';
 import { bootDevice } from './host/boot.js';
 import { Hub } from './host/hub.js';
+import type { EmulatedUSBDevice } from './host/webusb.js';
+import { XLinkClient } from './host/xlink.js';
 import { ProgressBar } from './cli/progress.js';
 import { replay } from './machine/replay.js';
 import { ma2485 } from './models/index.js';
@@ -15,67 +19,79 @@ import { emulatorVersion, packageRoot } from './package-root.js';
 import { readTraceEvents, TraceWriter } from './trace/trace-file.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
+const id = (d: { vendorId: number; productId: number }) => `${hex(d.vendorId)}:${hex(d.productId)}`;
 
 async function demo(): Promise<number> {
   say(`Open Myriad emulator ${emulatorVersion()}: demo`);
   say();
-
   const tracePath = join(mkdtempSync(join(tmpdir(), 'myriad-demo-')), 'demo.trace.jsonl');
   const writer = new TraceWriter(tracePath, { emulator: emulatorVersion(), model: ma2485.name });
   const hub = new Hub();
   say(`1. Plugging an emulated ${ma2485.stick} (${ma2485.name}) into the emulated host`);
-  const port = hub.plug({ model: ma2485, record: true, listener: writer.listener });
-  hub.usb.onconnect = (event) => say(`   connect event: ${event.device.productName} ${hex(event.device.vendorId)}:${hex(event.device.productId)}`);
-  hub.usb.ondisconnect = (event) => say(`   disconnect event: ${event.device.productName} left the bus`);
+  hub.usb.onconnect = (event) => say(`   connect: ${id(event.device)} ${event.device.manufacturerName} / ${event.device.productName}, serial ${event.device.serialNumber}`);
+  hub.usb.ondisconnect = (event) => say(`   disconnect: ${id(event.device)} left the bus`);
+  const port = hub.plug({
+    model: ma2485,
+    record: true,
+    listener: (event) => {
+      writer.listener(event);
+      if (event.kind === 'console.line') say(`   [stick console] ${event.text}`);
+    },
+  });
   await hub.sleep(300);
-  for (const line of hub.messages) say(`   [host] ${line}`);
-  const device = await hub.usb.requestDevice({ filters: [{ vendorId: 0x03e7, productId: 0x2485 }] });
-  const alt = device.configuration!.interfaces[0]!.alternate;
-  say(
-    `   navigator.usb sees: ${device.manufacturerName} / ${device.productName}, serial ${device.serialNumber}, USB ${device.usbVersionMajor}.${device.usbVersionMinor}, ` +
-      `interface ${hex(alt.interfaceClass, 2)}/${hex(alt.interfaceSubclass, 2)}/${hex(alt.interfaceProtocol, 2)}, endpoints ${alt.endpoints.map((e) => `${e.direction} ${e.endpointNumber} (${e.type}, ${e.packetSize})`).join(', ')}`,
-  );
+  const rom = await hub.usb.requestDevice({ filters: [{ vendorId: 0x03e7, productId: 0x2485 }] });
   say();
 
-  const imagePath = join(packageRoot(), 'firmware-stubs', 'idle-loop', 'idle-loop.mvcmd');
-  const image = readFileSync(imagePath);
-  say(`2. Booting firmware-stubs/idle-loop/idle-loop.mvcmd (${image.length} bytes) the way OpenVINO's host does`);
+  const image = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
+  say(`2. Booting the open firmware (firmware-stubs/vsc/vsc-ma2485.mvcmd, ${image.length} bytes) as OpenVINO's host does`);
   const bar = new ProgressBar('   upload', process.stdout);
-  const wallStart = performance.now();
-  const result = await bootDevice(hub.usb, device, image, { sleep: (ms) => hub.sleep(ms), chunkSize: 64 * 1024, onProgress: (sent, total) => bar.update(sent, total), reattachTimeoutMs: 1000 });
-  const wallMs = performance.now() - wallStart;
-  writer.close();
-  const events = port.recorder!.events;
-  say(`   sent ${result.bytesSent} bytes in ${result.transfers} bulk transfers; the boot ROM did:`);
-  for (const event of events.filter((e) => e.kind === 'rom.record' || e.kind === 'rom.error')) say(`     ${describeEvent(event)}`);
-  for (const event of events.filter((e) => e.kind === 'usb.disconnect' || e.kind.startsWith('core.'))) say(`   ${describeEvent(event)}`);
-  const marker = port.stick.bus.read(0x70000100, 4, 'demo');
-  say(`   the LEON ran the image's SPARC code: CMX 0x70000100 = 0x${marker.toString(16)}${marker === 0x600df00d ? ' (the marker it stores)' : ' (expected 0x600df00d!)'}`);
-  say(`   (the firmware that brings the stick back as 03e7:f63b is the next piece of the emulator)`);
-  say(`   ${formatTime(hub.now)} of virtual time in ${wallMs.toFixed(1)} ms of wall time`);
-  say();
-
-  say(`3. Recorded ${events.length} events to ${tracePath}`);
-  say(`   sha256 of the log: ${hashEvents(events)}`);
-  const kinds = new Map<string, number>();
-  for (const event of events) kinds.set(event.kind, (kinds.get(event.kind) ?? 0) + 1);
-  say(`   ${[...kinds].map(([kind, n]) => `${kind} ${n}`).join(', ')}`);
-  say();
-
-  say('4. Replaying the trace file on a fresh machine');
-  const replayed = replay(ma2485, readTraceEvents(tracePath));
-  if (!replayed.ok) {
-    say(`   DIVERGED at event #${replayed.divergence!.seq}`);
+  const result = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), onProgress: (sent, total) => bar.update(sent, total), reattachTimeoutMs: 3000 });
+  const device = result.reattached as EmulatedUSBDevice | null;
+  if (!device) {
+    say('   the stick did not come back as 03e7:f63b');
     return 1;
   }
-  say(`   all ${replayed.events} events re-derived identically`);
+  say(`   the firmware's own descriptors: USB ${device.usbVersionMajor}.${device.usbVersionMinor}, interface "${device.configuration!.interfaces[0]!.alternate.interfaceName}", ${device.configuration!.interfaces[0]!.alternate.endpoints.length} bulk endpoints`);
+  say();
+
+  say('3. XLink, as OpenVINO speaks it');
+  const client = await XLinkClient.connect(device, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p) });
+  const t0 = hub.now;
+  await client.ping();
+  say(`   PING answered in ${((hub.now - t0) / 1000).toFixed(1)} us of virtual time`);
+  const stream = await client.openStream('demo-echo', 64 * 1024);
+  const message = Buffer.from('Hello from the host, through XLink and back!');
+  await client.write(stream, message);
+  const echoed = Buffer.from(await client.read(stream));
+  say(`   stream "demo-echo" (id ${stream}): sent ${message.length} bytes, got back "${echoed.toString()}"`);
+  const monitor = await client.openStream('deviceMonitor', 2048);
+  await client.write(monitor, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0)); // mvnc GET_CAPABILITIES
+  const caps = new DataView((await client.read(monitor)).buffer);
+  say(`   mvnc deviceMonitor GET_CAPABILITIES: max_graphs ${caps.getUint32(0, true)}, max_fifos ${caps.getUint32(4, true)}, max_memory ${caps.getUint32(8, true) >> 20} MiB`);
+  say();
+
+  say('4. Closing as OpenVINO does: RESET, and the stick comes back as the ROM');
+  await client.close(hub.usb);
+  say(`   the host now sees ${(await hub.usb.getDevices()).map(id).join(', ')}; ${formatTime(hub.now)} of virtual time in all`);
+  writer.close();
+  say();
+
+  const events = port.recorder!.events;
+  say(`5. Recorded ${events.length} events to ${tracePath}`);
+  say(`   sha256 of the log: ${hashEvents(events)}`);
+  const replayed = replay(ma2485, readTraceEvents(tracePath));
+  if (!replayed.ok) {
+    say(`   replay DIVERGED at event #${replayed.divergence!.seq}`);
+    return 1;
+  }
+  say(`   replayed on a fresh machine: all ${replayed.events} events re-derived identically`);
   say();
   say(`Try: node dist/emu/cli/bin.js replay ${tracePath}`);
-  return result.detached && marker === 0x600df00d ? 0 : 1;
+  return echoed.equals(message) ? 0 : 1;
 }
 
-function hex(value: number, digits = 4): string {
-  return value.toString(16).padStart(digits, '0');
+function hex(value: number): string {
+  return value.toString(16).padStart(4, '0');
 }
 
 demo().then(

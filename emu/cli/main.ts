@@ -46,13 +46,16 @@ Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malforme
 
 Lists every record of an MA2x boot stream with its offset, address and size, then a summary.
 A malformed stream is listed up to the error, which is reported with its byte offset (exit 3).`,
-  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet]
+  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet] [--chip-id HEX]
 
 Plugs an emulated stick into an emulated host, lets the host enumerate it, and writes the image
 to its bulk OUT endpoint the way the host libraries do, with an upload progress bar.
   --model    ma2485 (NCS2, default) or ma2450 (NCS)
   --record   write the trace of the whole session to FILE (replay it with 'myriad-emu replay')
   --chunk    bytes per bulk transfer: 1048576 by default, or 'packet' for 512
+  --chip-id  the stick's 64-bit chip id in hex (the CPR reports it; the firmware's serial)
+The firmware's console (its UART) is printed as it appears, and the identity the stick comes
+back with (03e7:f63b for the open firmware in firmware-stubs/vsc/).
 Exit 0 when the device took the image and left the bus, 1 otherwise.`,
   leon3: `Usage: myriad-emu leon3 <elf> [--endian big|little] [--max-steps N]
 
@@ -193,8 +196,11 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { model: { type: 'string', default: 'ma2485' }, record: { type: 'string' }, chunk: { type: 'string' } },
+    options: { model: { type: 'string', default: 'ma2485' }, record: { type: 'string' }, chunk: { type: 'string' }, 'chip-id': { type: 'string' } },
   });
+  const chipIdText = values['chip-id'];
+  if (chipIdText !== undefined && !/^(0x)?[0-9a-f]{1,16}$/i.test(chipIdText)) throw new UsageError('--chip-id takes up to 16 hex digits');
+  const chipId = chipIdText === undefined ? undefined : BigInt(chipIdText.startsWith('0x') ? chipIdText : `0x${chipIdText}`);
   if (positionals.length > 1) throw new UsageError('boot takes one image');
   const model = findModel(values.model!);
   if (!model) throw new UsageError(`unknown model '${values.model}': ${Object.keys(models).join(' or ')}`);
@@ -204,7 +210,16 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
 
   const writer = values.record ? new TraceWriter(values.record, { emulator: emulatorVersion(), model: model.name }) : null;
   const hub = new Hub();
-  const port = hub.plug({ model, record: true, ...(writer ? { listener: writer.listener } : {}) });
+  const console: string[] = [];
+  const port = hub.plug({
+    model,
+    record: true,
+    ...(chipId !== undefined ? { chipId } : {}),
+    listener: (event) => {
+      writer?.listener(event);
+      if (event.kind === 'console.line') console.push(event.text);
+    },
+  });
   try {
     await hub.sleep(300);
     const device = (await hub.usb.getDevices())[0];
@@ -230,10 +245,17 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
       return EXIT.failed;
     }
     for (const line of hub.messages.slice(2)) print(`[host] ${line}`);
+    for (const line of console) print(`[console] ${line}`);
+    const back = result.reattached as { vendorId: number; productId: number; productName: string | null; serialNumber: string | null } | null;
+    if (back) print(`the stick came back as ${back.vendorId.toString(16).padStart(4, '0')}:${back.productId.toString(16).padStart(4, '0')} "${back.productName ?? ''}" (serial ${back.serialNumber ?? '-'})`);
     const events = port.recorder!.events;
     const records = events.filter((e) => e.kind === 'rom.record').length;
     print(`sent ${result.bytesSent} bytes in ${result.transfers} transfer(s); the ROM performed ${records} records`);
-    for (const event of events.filter((e) => e.kind === 'core.start' || e.kind === 'core.halt' || e.kind === 'rom.error')) print(`  ${describeEvent(event)}`);
+    // Core starts by the ROM and real halts; the firmware's sleeps between interrupts are noise here.
+    const sleeping = (reason: string) => reason.startsWith('powered down') || reason.startsWith('in an idle loop');
+    for (const event of events) {
+      if ((event.kind === 'core.start' && event.mode !== 'interrupt') || (event.kind === 'core.halt' && !sleeping(event.reason)) || event.kind === 'rom.error') print(`  ${describeEvent(event)}`);
+    }
     print(`virtual time ${formatTime(hub.now)}, ${events.length} events`);
     if (writer) print(`trace written to ${values.record}`);
     if (!result.detached) {

@@ -165,6 +165,11 @@ export class XLinkClient {
     throw new XLinkError(`the device did not come back with its ROM PID within ${timeoutMs} ms`);
   }
 
+  /** Closes the link as OpenVINO's ncDeviceClose does: RESET, then wait for the ROM PID. */
+  close(usb: UsbLike, timeoutMs = 10_000): Promise<void> {
+    return this.reset(usb, timeoutMs);
+  }
+
   /** Sends any header as is (for tests of the device's handling of bad input). */
   async raw(header: Omit<XLinkHeader, 'id'> & { id?: number; nameBytes?: Uint8Array }, payload?: Uint8Array, expect?: number): Promise<XLinkHeader | null> {
     const id = header.id ?? this.nextId++;

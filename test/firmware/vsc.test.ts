@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { bootDevice } from '../../emu/host/boot.js';
 import { Hub } from '../../emu/host/hub.js';
 import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { XLinkClient, XLinkError, XLinkFlag, XLinkType } from '../../emu/host/xlink.js';
 import { replay } from '../../emu/machine/replay.js';
-import { ma2485 } from '../../emu/models/index.js';
+import { ma2450, ma2485 } from '../../emu/models/index.js';
 import { encodeMvcmd, type MvcmdRecord } from '../../emu/rom/mvcmd.js';
 
 const image = (name: string) => readFileSync(new URL(`../../firmware-stubs/vsc/${name}`, import.meta.url));
@@ -19,9 +19,19 @@ function withWatchdogFlag(stream: Uint8Array): Uint8Array {
   return new Uint8Array([...stream.subarray(0, jumpAt), ...flag, ...stream.subarray(jumpAt)]);
 }
 
+/** Every session a test runs is replayed afterwards and must re-derive every event. */
+const sessions: { model: string; events: () => readonly import('../../emu/events/event.js').MachineEvent[] }[] = [];
+afterEach(() => {
+  for (const session of sessions.splice(0)) {
+    const result = replay(session.model === 'ma2450' ? ma2450 : ma2485, session.events());
+    expect(result.divergence, 'replay of the recorded session').toBeNull();
+  }
+});
+
 async function booted(model = 'ma2485', stream: Uint8Array = VSC.ma2485) {
   const hub = new Hub();
   const port = hub.plug({ model, record: true });
+  sessions.push({ model, events: () => port.recorder!.events });
   await hub.sleep(300);
   const [rom] = await hub.usb.getDevices();
   const result = await bootDevice(hub.usb, rom!, stream, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
