@@ -37,7 +37,7 @@ export function buildVsc(variant: VscVariant): Uint8Array {
     const object = join(out, `${source}.o`);
     const r = spawnSync(
       'clang-14',
-      ['--target=sparcel-unknown-elf', `-mcpu=${variant.cpu}`, '-O2', '-ffreestanding', '-nostdlib', '-fno-builtin', '-fintegrated-as', '-Wall', '-Werror', ...variant.defines, '-c', join(dir, source), '-o', object],
+      ['--target=sparcel-unknown-elf', `-mcpu=${variant.cpu}`, '-O2', '-ffreestanding', '-nostdlib', '-fno-builtin', '-fintegrated-as', '-Wall', '-Werror', ...variant.defines, `-I${join(packageRoot(), 'firmware-stubs', 'common')}`, '-c', join(dir, source), '-o', object],
       { encoding: 'utf8' },
     );
     if (r.error) throw new Error(`clang-14 is needed to build the firmware (${r.error.message})`);

@@ -188,7 +188,7 @@ async function leonBenchmark(): Promise<{ emuMips: number; qemuMips: number } | 
   const rt = join(root, 'test', 'leon', 'rt');
   const build = (source: string, out: string, defines: string[]) => {
     const flags = ['-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-static', '-fno-pic', '-fno-pie', '-no-pie', '-fno-tree-loop-distribute-patterns', '-msoft-float', '-Wa,-Aleon', '-Wl,-m,elf32_sparc', '-Wl,--build-id=none', '-Wl,--no-warn-execstack'];
-    const r = spawnSync('sparc64-linux-gnu-gcc', [...flags, ...defines, `-I${rt}`, '-T', join(rt, 'link.ld'), join(rt, 'start.S'), join(rt, 'rt.c'), source, '-o', out], { encoding: 'utf8' });
+    const r = spawnSync('sparc64-linux-gnu-gcc', [...flags, ...defines, `-I${rt}`, `-I${join(root, 'firmware-stubs', 'common')}`, '-T', join(rt, 'link.ld'), join(rt, 'start.S'), join(rt, 'rt.c'), source, '-o', out], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(r.stderr);
     return readFileSync(out);
   };

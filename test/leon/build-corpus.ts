@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const RT = join(here, 'rt');
 export const CORPUS = join(here, 'corpus');
+/** Code the firmware and the test runtime share (the window trap handlers). */
+export const COMMON = join(here, '..', '..', 'firmware-stubs', 'common');
 
 /** The flags of real-clients.md section 1, plus soft-float (the core has no FPU yet). */
 const FLAGS = [
@@ -24,7 +26,7 @@ export function buildCorpus(): Map<string, string> {
   const built = new Map<string, string>();
   for (const source of corpusPrograms()) {
     const elf = join(out, `${basename(source).replace(/\.[cS]$/, '')}.elf`);
-    const r = spawnSync('sparc64-linux-gnu-gcc', [...FLAGS, `-I${RT}`, '-T', join(RT, 'link.ld'), join(RT, 'start.S'), join(RT, 'rt.c'), join(CORPUS, source), '-o', elf], { encoding: 'utf8' });
+    const r = spawnSync('sparc64-linux-gnu-gcc', [...FLAGS, `-I${RT}`, `-I${COMMON}`, '-T', join(RT, 'link.ld'), join(RT, 'start.S'), join(RT, 'rt.c'), join(CORPUS, source), '-o', elf], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`building ${source} failed:\n${r.stderr}`);
     built.set(source, elf);
   }
@@ -39,7 +41,7 @@ export function compileLittleEndian(source: string, out: string): Uint8Array[] {
   const objects: Uint8Array[] = [];
   for (const [file, name] of [[join(RT, 'start.S'), 'start'], [join(RT, 'rt.c'), 'rt'], [join(CORPUS, source), basename(source)]] as const) {
     const object = join(out, `${name}.le.o`);
-    const r = spawnSync('clang-14', [...CLANG, `-I${RT}`, '-c', file, '-o', object], { encoding: 'utf8' });
+    const r = spawnSync('clang-14', [...CLANG, `-I${RT}`, `-I${COMMON}`, '-c', file, '-o', object], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`clang failed on ${file}:\n${r.stderr}`);
     objects.push(readFileSync(object));
   }

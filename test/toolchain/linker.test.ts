@@ -12,7 +12,7 @@ import { writeExecutable } from '../../emu/toolchain/elf-writer.js';
 import { LayoutError, parseLayout } from '../../emu/toolchain/layout-file.js';
 import { link, LinkError, type Layout } from '../../emu/toolchain/linker.js';
 import { elfToMvcmd } from '../../emu/toolchain/mvcmd-writer.js';
-import { buildCorpus, CORPUS, RT, runQemu } from '../leon/build-corpus.js';
+import { buildCorpus, COMMON, CORPUS, RT, runQemu } from '../leon/build-corpus.js';
 import { haveTools } from '../support/require-tool.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'linker-'));
@@ -119,7 +119,7 @@ describe.runIf(clangOk)('static linker (clang sparcel objects)', () => {
 
 describe.runIf(haveTools('sparc64-linux-gnu-gcc', 'qemu-system-sparc'))('static linker (gcc big-endian objects)', () => {
   it('links gcc objects into an ELF that runs on the big-endian board like QEMU runs the program', () => {
-    const flags = ['-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-fno-pic', '-fno-pie', '-msoft-float', '-Wa,-Aleon', '-c', `-I${RT}`];
+    const flags = ['-m32', '-mcpu=v8', '-O2', '-ffreestanding', '-nostdlib', '-fno-pic', '-fno-pie', '-msoft-float', '-Wa,-Aleon', '-c', `-I${RT}`, `-I${COMMON}`];
     const objects = ['start.S', 'rt.c'].map((f) => join(RT, f)).concat(join(CORPUS, 'programs.c')).map((src, i) => {
       const out = join(dir, `be${i}.o`);
       const r = spawnSync('sparc64-linux-gnu-gcc', [...flags, src, '-o', out], { encoding: 'utf8' });
