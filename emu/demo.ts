@@ -13,10 +13,10 @@ import { Hub } from './host/hub.js';
 import type { EmulatedUSBDevice } from './host/webusb.js';
 import { XLinkClient } from './host/xlink.js';
 import { ProgressBar } from './cli/progress.js';
-import { replay } from './machine/replay.js';
 import { ma2485 } from './models/index.js';
 import { emulatorVersion, packageRoot } from './package-root.js';
-import { readTraceEvents, TraceWriter } from './trace/trace-file.js';
+import { imageHash, TraceReader, TraceWriter } from './trace/format.js';
+import { replayTrace } from './trace/replay-trace.js';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const id = (d: { vendorId: number; productId: number }) => `${hex(d.vendorId)}:${hex(d.productId)}`;
@@ -24,8 +24,9 @@ const id = (d: { vendorId: number; productId: number }) => `${hex(d.vendorId)}:$
 async function demo(): Promise<number> {
   say(`Open Myriad emulator ${emulatorVersion()}: demo`);
   say();
-  const tracePath = join(mkdtempSync(join(tmpdir(), 'myriad-demo-')), 'demo.trace.jsonl');
-  const writer = new TraceWriter(tracePath, { emulator: emulatorVersion(), model: ma2485.name });
+  const image = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
+  const tracePath = join(mkdtempSync(join(tmpdir(), 'myriad-demo-')), 'demo.myrtrace');
+  const writer = new TraceWriter(tracePath, { emulator: emulatorVersion(), images: [imageHash(image)] });
   const hub = new Hub();
   say(`1. Plugging an emulated ${ma2485.stick} (${ma2485.name}) into the emulated host`);
   hub.usb.onconnect = (event) => say(`   connect: ${id(event.device)} ${event.device.manufacturerName} / ${event.device.productName}, serial ${event.device.serialNumber}`);
@@ -33,8 +34,8 @@ async function demo(): Promise<number> {
   const port = hub.plug({
     model: ma2485,
     record: true,
+    attach: (stick) => writer.attach(stick),
     listener: (event) => {
-      writer.listener(event);
       if (event.kind === 'console.line') say(`   [stick console] ${event.text}`);
     },
   });
@@ -42,7 +43,6 @@ async function demo(): Promise<number> {
   const rom = await hub.usb.requestDevice({ filters: [{ vendorId: 0x03e7, productId: 0x2485 }] });
   say();
 
-  const image = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
   say(`2. Booting the open firmware (firmware-stubs/vsc/vsc-ma2485.mvcmd, ${image.length} bytes) as OpenVINO's host does`);
   const bar = new ProgressBar('   upload', process.stdout);
   const result = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), onProgress: (sent, total) => bar.update(sent, total), reattachTimeoutMs: 3000 });
@@ -79,14 +79,21 @@ async function demo(): Promise<number> {
   const events = port.recorder!.events;
   say(`5. Recorded ${events.length} events to ${tracePath}`);
   say(`   sha256 of the log: ${hashEvents(events)}`);
-  const replayed = replay(ma2485, readTraceEvents(tracePath));
+  const reader = TraceReader.open(tracePath);
+  say(`   the trace file: ${reader.size} bytes for a ${image.length}-byte image upload and ${reader.index.events} events`);
+  const replayed = replayTrace(reader);
+  reader.close();
   if (!replayed.ok) {
     say(`   replay DIVERGED at event #${replayed.divergence!.seq}`);
     return 1;
   }
   say(`   replayed on a fresh machine: all ${replayed.events} events re-derived identically`);
   say();
-  say(`Try: node dist/emu/cli/bin.js replay ${tracePath}`);
+  say('Try on the trace:');
+  for (const command of ['replay', 'stat', 'log --kind usb.connect --kind core.start', 'export --pcap -o demo.pcap']) {
+    const [verb, ...options] = command.split(' ');
+    say(`   node dist/emu/cli/bin.js ${verb} ${tracePath} ${options.join(' ')}`.trimEnd());
+  }
   return echoed.equals(message) ? 0 : 1;
 }
 

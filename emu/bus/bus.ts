@@ -110,6 +110,13 @@ export class Bus {
     return mapping.region.offset + (addr - mapping.base);
   }
 
+  /** RAM contents for a debugger (seek): no event; null unless [addr, addr + length) is all RAM. */
+  peek(addr: number, length: number): Uint8Array | null {
+    const mapping = this.find(addr);
+    if (!mapping?.region || addr + length > mapping.end) return null;
+    return this.memory.read(mapping.region.offset + (addr - mapping.base), length);
+  }
+
   private check(addr: number, size: number, access: 'read' | 'write', initiator: Initiator): Mapping | null {
     if (addr % size !== 0) {
       this.fault(initiator, access, addr, size, 'misaligned');

@@ -3,29 +3,29 @@
  * did not complete, a replay that diverged), 2 a usage error, 3 an input file that cannot be
  * read or is malformed.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeEvent, formatTime } from '../events/canonical.js';
 import { bootDevice, BootError } from '../host/boot.js';
 import { Leon3Board } from '../boards/leon3.js';
 import { ElfError, parseElf32 } from '../elf/elf32.js';
 import { Hub } from '../host/hub.js';
-import { replay } from '../machine/replay.js';
 import { findModel, models } from '../models/index.js';
 import { emulatorVersion } from '../package-root.js';
 import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
-import { readTraceEvents, readTraceHeader, TraceError, TraceWriter } from '../trace/trace-file.js';
-import { count, ProgressBar } from './progress.js';
+import { imageHash, TraceError, TraceWriter } from '../trace/format.js';
+import { XLinkClient } from '../host/xlink.js';
+import type { EmulatedUSBDevice } from '../host/webusb.js';
+import { ProgressBar } from './progress.js';
+import { EXIT, InputError, UsageError } from './errors.js';
+import { exportCommand, logCommand, replayCommand, seekCommand, statCommand, trimCommand } from './trace-commands.js';
 import { ObjectError, parseObject } from '../toolchain/elf-object.js';
 import { LayoutError, parseLayout } from '../toolchain/layout-file.js';
 import { link, LinkError } from '../toolchain/linker.js';
 import { writeExecutable } from '../toolchain/elf-writer.js';
 import { elfToMvcmd } from '../toolchain/mvcmd-writer.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, badInput: 3 } as const;
-
-class UsageError extends Error {}
-class InputError extends Error {}
+export { EXIT };
 
 const HELP: Record<string, string> = {
   '': `myriad-emu ${'$VERSION'}: an emulator of the Movidius Myriad VPU USB sticks
@@ -35,7 +35,13 @@ Usage: myriad-emu <command> [options]
 Commands:
   info <image.mvcmd>      list the records of an MA2x boot image
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
+  record <trace> <image>  boot (and optionally talk XLink) while recording a trace
   replay <trace>          re-execute a recorded trace and check every event
+  log <trace>             the events of a trace, in words, filtered
+  stat <trace>            counts, bytes per endpoint, time per phase
+  seek <trace> <N>        the machine's state at event N: registers, memory, devices
+  trim <trace>            a smaller trace that replays from its own first snapshot
+  export --pcap <trace>   the USB traffic as a pcap file for Wireshark
   leon3 <elf>             run a bare-metal SPARC ELF on a board like QEMU's leon3_generic
   link <objects...>       link ELF32 SPARC objects (either byte order) into an executable
   mvcmd <elf>             turn an executable into an MA2x boot image
@@ -46,7 +52,7 @@ Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malforme
 
 Lists every record of an MA2x boot stream with its offset, address and size, then a summary.
 A malformed stream is listed up to the error, which is reported with its byte offset (exit 3).`,
-  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet] [--chip-id HEX]
+  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet] [--chip-id HEX] [--xlink BYTES]
 
 Plugs an emulated stick into an emulated host, lets the host enumerate it, and writes the image
 to its bulk OUT endpoint the way the host libraries do, with an upload progress bar.
@@ -54,6 +60,9 @@ to its bulk OUT endpoint the way the host libraries do, with an upload progress 
   --record   write the trace of the whole session to FILE (replay it with 'myriad-emu replay')
   --chunk    bytes per bulk transfer: 1048576 by default, or 'packet' for 512
   --chip-id  the stick's 64-bit chip id in hex (the CPR reports it; the firmware's serial)
+  --xlink    after the boot, talk XLink as OpenVINO does: ping, echo BYTES through a stream,
+             then RESET the stick back to the ROM
+  --snapshot-every  with --record: a snapshot every N events (default 100000)
 The firmware's console (its UART) is printed as it appears, and the identity the stick comes
 back with (03e7:f63b for the open firmware in firmware-stubs/vsc/).
 Exit 0 when the device took the image and left the bus, 1 otherwise.`,
@@ -82,11 +91,43 @@ file that cannot be read or is not an object.`,
 
 Writes an MA2x boot image from an executable: a section name and a load block for every
 allocated section with contents, then a jump to the entry point (like the vendor's moviConvert).`,
+  record: `Usage: myriad-emu record <trace> <image.mvcmd> [boot options]
+
+The same as 'myriad-emu boot <image.mvcmd> --record <trace> [boot options]': every bus
+transaction of the session goes into the trace (docs/trace-format.md). Library users record
+any run with Hub.plug({ attach: (stick) => writer.attach(stick) }).`,
   replay: `Usage: myriad-emu replay <trace>
 
-Re-executes the inputs of a trace on a fresh machine and compares every event it derives with
-the recorded one. Exit 0 when all match; 1 at the first difference, which is printed with the
-events before it and the state of the machine.`,
+Restores the trace's first snapshot, re-executes the recorded inputs and compares every event
+the machine derives with the recorded one, with a progress bar. Exit 0 when all match; 1 at the
+first difference, printed as expected vs actual with the events before it and the machine's
+state (LEON registers included); 3 for a file that is not a valid trace.`,
+  log: `Usage: myriad-emu log <trace> [--kind K]... [--endpoint EP] [--addr LO-HI] [--from-t T] [--to-t T] [--from N] [--to N]
+
+Prints the events, one per line: #seq, virtual time, kind, fields.
+  --kind      a kind or a family (usb, host.transfer, rom, core, bus.error); repeat or comma-separate
+  --endpoint  transfers on this endpoint (0 is control; 1 matches 0x01 and 0x81, 0x81 only IN)
+  --addr      events touching addresses LO-HI (bus accesses, ROM records, core starts)
+  --from-t/--to-t  a window of virtual time: 250ns, 40us, 1.5ms, 2s
+  --from/--to      a window of event numbers`,
+  stat: `Usage: myriad-emu stat <trace>
+
+The header (model, chip id, emulator, images), events by kind, completed USB transfers and
+bytes per endpoint, and virtual time spent in each phase (ROM, firmware, unplugged).`,
+  seek: `Usage: myriad-emu seek <trace> <N> [--mem ADDR:LENGTH]...
+
+Restores the nearest snapshot before event N and re-executes up to it (checking every event on
+the way), then prints the machine: LEON registers, USB and ROM state, every device's registers,
+and the memory ranges asked for as hex.`,
+  trim: `Usage: myriad-emu trim <trace> --from N --to M -o <out>
+
+Re-executes the trace and writes a new one that begins with a snapshot at the first input at or
+after event N and ends before the first input after event M; it replays on its own.`,
+  export: `Usage: myriad-emu export --pcap <trace> -o <out.pcap>
+
+Writes the USB traffic as a pcap file with link type 220 (Linux usbmon, 64-byte header), as
+usbmon would have captured it on a real host: Wireshark and tshark decode the descriptors,
+control requests and bulk transfers.`,
 };
 
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
@@ -108,8 +149,23 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return info(rest, print);
       case 'boot':
         return await boot(rest, print, err);
+      case 'record': {
+        const [trace, ...bootArgs] = rest;
+        if (!trace || trace.startsWith('-')) throw new UsageError('record takes a trace file, then an image');
+        return await boot([...bootArgs, '--record', trace], print, err);
+      }
       case 'replay':
         return replayCommand(rest, print, err);
+      case 'log':
+        return logCommand(rest, print);
+      case 'stat':
+        return statCommand(rest, print);
+      case 'seek':
+        return seekCommand(rest, print);
+      case 'trim':
+        return trimCommand(rest, print, emulatorVersion());
+      case 'export':
+        return exportCommand(rest, print);
       case 'leon3':
         return leon3(rest, out, err);
       case 'link':
@@ -196,8 +252,19 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { model: { type: 'string', default: 'ma2485' }, record: { type: 'string' }, chunk: { type: 'string' }, 'chip-id': { type: 'string' } },
+    options: {
+      model: { type: 'string', default: 'ma2485' },
+      record: { type: 'string' },
+      chunk: { type: 'string' },
+      'chip-id': { type: 'string' },
+      xlink: { type: 'string' },
+      'snapshot-every': { type: 'string' },
+    },
   });
+  const echoBytes = values.xlink === undefined ? null : Number(values.xlink);
+  if (echoBytes !== null && !(Number.isInteger(echoBytes) && echoBytes > 0 && echoBytes <= 64 << 20)) throw new UsageError('--xlink takes a number of bytes to echo, 1 to 67108864');
+  const snapshotEvery = values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']);
+  if (snapshotEvery !== undefined && !(Number.isSafeInteger(snapshotEvery) && snapshotEvery > 0)) throw new UsageError('--snapshot-every takes a positive whole number');
   const chipIdText = values['chip-id'];
   if (chipIdText !== undefined && !/^(0x)?[0-9a-f]{1,16}$/i.test(chipIdText)) throw new UsageError('--chip-id takes up to 16 hex digits');
   const chipId = chipIdText === undefined ? undefined : BigInt(chipIdText.startsWith('0x') ? chipIdText : `0x${chipIdText}`);
@@ -208,15 +275,17 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
   if (typeof chunk === 'number' && !(Number.isInteger(chunk) && chunk > 0)) throw new UsageError(`--chunk takes a positive number of bytes or 'packet'`);
   const image = readInput(positionals[0], 'image');
 
-  const writer = values.record ? new TraceWriter(values.record, { emulator: emulatorVersion(), model: model.name }) : null;
+  const writer = values.record
+    ? new TraceWriter(values.record, { emulator: emulatorVersion(), images: [imageHash(image)], ...(snapshotEvery ? { snapshotEvery } : {}) })
+    : null;
   const hub = new Hub();
   const console: string[] = [];
   const port = hub.plug({
     model,
     record: true,
     ...(chipId !== undefined ? { chipId } : {}),
+    ...(writer ? { attach: (stick) => writer.attach(stick) } : {}),
     listener: (event) => {
-      writer?.listener(event);
       if (event.kind === 'console.line') console.push(event.text);
     },
   });
@@ -256,13 +325,15 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
     for (const event of events) {
       if ((event.kind === 'core.start' && event.mode !== 'interrupt') || (event.kind === 'core.halt' && !sleeping(event.reason)) || event.kind === 'rom.error') print(`  ${describeEvent(event)}`);
     }
-    print(`virtual time ${formatTime(hub.now)}, ${events.length} events`);
-    if (writer) print(`trace written to ${values.record}`);
     if (!result.detached) {
       print('the device did not leave the bus: the image did not reach a jump record');
       return EXIT.failed;
     }
-    return EXIT.ok;
+    let code: number = EXIT.ok;
+    if (echoBytes !== null) code = await xlinkSession(hub, result.reattached as EmulatedUSBDevice | null, echoBytes, print);
+    print(`virtual time ${formatTime(hub.now)}, ${port.recorder!.events.length} events`);
+    if (writer) print(`trace written to ${values.record}`);
+    return code;
   } finally {
     writer?.close();
   }
@@ -378,33 +449,22 @@ function mvcmdCommand(args: string[], print: (line?: string) => void): number {
   return EXIT.ok;
 }
 
-function replayCommand(args: string[], print: (line?: string) => void, err: NodeJS.WritableStream): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UsageError('replay takes one trace file');
-  const path = positionals[0]!;
-  try {
-    statSync(path);
-  } catch (error) {
-    throw new InputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+/** The XLink conversation OpenVINO has with a freshly booted stick, shortened: ping, echo, reset. */
+async function xlinkSession(hub: Hub, device: EmulatedUSBDevice | null, bytes: number, print: (line?: string) => void): Promise<number> {
+  if (!device) {
+    print('xlink: the stick did not come back as 03e7:f63b');
+    return EXIT.failed;
   }
-  const header = readTraceHeader(path);
-  const model = findModel(header.model);
-  if (!model) throw new InputError(`${path}: unknown model '${header.model}'`);
-  let total = 0;
-  for (const _ of readTraceEvents(path)) total++;
-  const bar = new ProgressBar('replay', err as NodeJS.WriteStream);
-  const result = replay(model, readTraceEvents(path), { onProgress: (checked) => bar.update(checked, total, count) });
-  if (result.ok) {
-    bar.update(total, total, count);
-    print(`replay of ${path}: all ${result.events} events re-derived identically (${header.model}, recorded by ${header.emulator})`);
-    return EXIT.ok;
-  }
-  const d = result.divergence!;
-  print(`replay of ${path} DIVERGED at event #${d.seq}`);
-  print(`  expected: ${d.expected ? describeEvent(d.expected) : '(nothing: the replay derived an event the trace lacks)'}`);
-  print(`  actual:   ${d.actual ? describeEvent(d.actual) : '(nothing: the replay did not derive it)'}`);
-  print('  events before it:');
-  for (const event of d.before) print(`    ${describeEvent(event)}`);
-  print(`  machine: ${d.state}`);
-  return EXIT.failed;
+  const client = await XLinkClient.connect(device, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p) });
+  await client.ping();
+  const stream = await client.openStream('echo', Math.max(bytes, 4096));
+  const message = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) message[i] = (i * 131 + 7) & 0xff;
+  await client.write(stream, message);
+  const back = await client.read(stream);
+  const same = back.length === message.length && Buffer.from(back).equals(Buffer.from(message));
+  print(`xlink: ping answered; echoed ${bytes} bytes through stream ${stream}: ${same ? 'identical' : 'DIFFERENT'}`);
+  await client.close(hub.usb);
+  print(`xlink: RESET sent; the host now sees ${(await hub.usb.getDevices()).map((d) => `${d.vendorId.toString(16).padStart(4, '0')}:${d.productId.toString(16).padStart(4, '0')}`).join(', ')}`);
+  return same ? EXIT.ok : EXIT.failed;
 }

@@ -26,6 +26,8 @@ export interface ControlCore {
   reset(): void;
   /** The interrupt controller presents SPARC interrupt level `level` (0: none). */
   interrupt?(level: number): void;
+  /** The core's state in words (registers), for divergence reports and `seek`. */
+  describe?(): string;
   snapshot(): unknown;
   restore(snapshot: unknown): void;
 }

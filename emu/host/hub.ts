@@ -22,6 +22,8 @@ export interface PlugOptions {
   readonly listener?: EventListener;
   /** The stick's chip id; by default a stable one per port, different for every port. */
   readonly chipId?: bigint;
+  /** Called with the new stick before anything happens to it (a TraceWriter's `attach`). */
+  readonly attach?: (stick: Stick) => void;
 }
 
 /** One port of the emulated host's root hub, with the stick plugged into it. */
@@ -94,6 +96,7 @@ export class Hub {
     const number = this.ports.length + 1;
     const chipId = opts.chipId ?? DEFAULT_CHIP_ID + BigInt(number - 1) * 0x1_0000_0101n;
     const stick = new Stick({ model, chipId, ...(opts.leon ? { leon: opts.leon } : {}) });
+    opts.attach?.(stick);
     const port = new Port(number, stick, opts.record ?? false);
     if (opts.listener) stick.log.subscribe(opts.listener);
     stick.log.subscribe((event) => this.observe(port, event));

@@ -119,6 +119,22 @@ export class LeonCore implements ControlCore {
     this.host.scheduler.after(0, this.name, 'run', 0);
   }
 
+  describe(): string {
+    const cpu = this.cpu;
+    const hex = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
+    const state = this.running ? 'running' : this.sleeping ? `sleeping (${cpu.halted})` : cpu.halted ? `halted (${cpu.describeHalt()})` : 'stopped';
+    const lines = [
+      `${this.name}: ${state}, ${cpu.instructions} instructions`,
+      `  pc=${hex(cpu.pc)} npc=${hex(cpu.npc)} psr=${hex(cpu.psr)} wim=${hex(cpu.wim)} tbr=${hex((cpu.tba | (cpu.tt << 4)) >>> 0)} y=${hex(cpu.y)}`,
+    ];
+    for (const [bank, base] of [['g', 0], ['o', 8], ['l', 16], ['i', 24]] as const) {
+      const regs: string[] = [];
+      for (let r = 0; r < 8; r++) regs.push(hex(cpu.reg(base + r)));
+      lines.push(`  %${bank}0-7 ${regs.join(' ')}`);
+    }
+    return lines.join('\n');
+  }
+
   snapshot(): LeonCoreState {
     return { running: this.running, sleeping: this.sleeping, mode: this.mode, cpu: this.cpu.snapshot() };
   }

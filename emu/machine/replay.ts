@@ -30,6 +30,20 @@ export interface ReplayOptions {
   /** How many matched events a divergence report shows. */
   readonly context?: number;
   readonly onProgress?: (checked: number) => void;
+  /** The chip id of the recorded stick. */
+  readonly chipId?: bigint;
+  /**
+   * Start from this machine (restored from a snapshot) instead of a fresh one; `recorded` then
+   * begins at the snapshot's seq.
+   */
+  readonly start?: Stick;
+  /**
+   * Stop at the first input after event `until`: the machine then stands where the recording
+   * stood just before that input (events at the same instant past `until` included).
+   */
+  readonly until?: number;
+  /** Called before each recorded input is applied (a TraceWriter may attach here). */
+  readonly onInput?: (event: MachineEvent, stick: Stick) => void;
 }
 
 /**
@@ -38,13 +52,15 @@ export interface ReplayOptions {
  * the replay with a report.
  */
 export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, options: ReplayOptions = {}): ReplayResult {
-  const stick = new Stick({ model, ...(options.leon ? { leon: options.leon } : {}) });
+  const stick =
+    options.start ??
+    new Stick({ model, ...(options.leon ? { leon: options.leon } : {}), ...(options.chipId !== undefined ? { chipId: options.chipId } : {}) });
   const produced: MachineEvent[] = [];
   const expected: MachineEvent[] = [];
   const contextSize = options.context ?? 8;
   const before: MachineEvent[] = [];
   let checked = 0;
-  let lastT = 0;
+  let lastT = stick.now;
   stick.log.subscribe((event) => produced.push(event));
 
   const diverge = (exp: MachineEvent | null, act: MachineEvent | null): ReplayResult => ({
@@ -68,8 +84,13 @@ export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, optio
     return null;
   };
 
+  let stopped = false;
   for (const event of recorded) {
     if (event.t < lastT) return diverge(event, null);
+    if (options.until !== undefined && event.seq > options.until && isInput(event)) {
+      stopped = true;
+      break;
+    }
     lastT = event.t;
     if (isInput(event)) {
       stick.runUntil(event.t);
@@ -78,6 +99,7 @@ export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, optio
       // Everything recorded before this input must have been derived by now, and nothing more.
       if (expected.length > 0) return diverge(expected[0]!, null);
       if (produced.length > 0) return diverge(event, produced[0]!);
+      options.onInput?.(event, stick);
       stick.apply(event);
     }
     expected.push(event);
@@ -88,7 +110,8 @@ export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, optio
   const mismatch = compare();
   if (mismatch) return mismatch;
   if (expected.length > 0) return diverge(expected[0]!, null);
-  if (produced.length > 0) return diverge(null, produced[0]!);
+  // Stopped early, the machine may have derived events at the last instant the trace has later.
+  if (produced.length > 0 && !stopped) return diverge(null, produced[0]!);
   options.onProgress?.(checked);
   return { ok: true, events: checked, divergence: null, stick };
 }
@@ -102,5 +125,5 @@ export function describeState(stick: Stick): string {
     `rom=${stick.rom.phase}`,
     `events=${stick.log.length}`,
     ...(stick.halted ? [`halted: ${stick.halted}`] : []),
-  ].join(' ');
+  ].join(' ') + (stick.core?.describe ? `\n${stick.core.describe()}` : '');
 }

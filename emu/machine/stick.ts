@@ -71,6 +71,11 @@ export class Stick {
   powered = false;
   /** Why the machine stopped itself, or null. */
   halted: string | null = null;
+  /**
+   * Called before each input is logged and applied: the one moment the machine is between
+   * transactions, so a snapshot taken here restores into a machine that goes on identically.
+   */
+  beforeInput: (() => void) | null = null;
   private nextInputId = 1;
 
   constructor(options: StickOptions) {
@@ -127,6 +132,7 @@ export class Stick {
 
   /** Plugs the stick in: power-on reset, the ROM appears on the bus. */
   plug(): void {
+    this.beforeInput?.();
     this.log.append({ kind: 'host.plug' });
     if (this.powered) return;
     this.powered = true;
@@ -140,6 +146,7 @@ export class Stick {
 
   /** Pulls the stick out: whatever was running stops, pending transfers end with no-device. */
   unplug(): void {
+    this.beforeInput?.();
     this.log.append({ kind: 'host.unplug' });
     if (!this.powered) return;
     this.rom.powerOff();
@@ -150,12 +157,14 @@ export class Stick {
   }
 
   busReset(): void {
+    this.beforeInput?.();
     this.log.append({ kind: 'host.reset' });
     this.usb.busReset();
   }
 
   /** Submits a control transfer; its end is a usb.control.done event with the returned id. */
   control(setup: Uint8Array, data: Uint8Array | null, id = this.nextInputId): number {
+    this.beforeInput?.();
     this.nextInputId = id + 1;
     const ownSetup = setup.slice(0, 8);
     const ownData = data ? data.slice() : null;
@@ -166,6 +175,7 @@ export class Stick {
 
   /** Submits a bulk transfer: `data` for OUT endpoints, `length` for IN endpoints. */
   transfer(endpoint: number, length: number, data: Uint8Array | null, id = this.nextInputId): number {
+    this.beforeInput?.();
     this.nextInputId = id + 1;
     // The host may reuse its buffer: the log and the device keep their own copy.
     const ownData = endpoint & 0x80 ? null : (data ?? new Uint8Array(0)).slice();
@@ -176,6 +186,7 @@ export class Stick {
   }
 
   cancel(id: number): void {
+    this.beforeInput?.();
     this.log.append({ kind: 'host.cancel', id });
     this.usb.cancel(id);
   }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { b, elf, exit, nop, print, ta } from '../support/sparc-encode.js';
+import { tamperEvent } from '../support/trace-builder.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'dist/emu/cli/bin.js');
@@ -47,8 +48,8 @@ describe('myriad-emu CLI', () => {
   });
 
   it('boot records a trace; two processes record byte-identical traces; replay verifies it', () => {
-    const a = join(dir, 'a.jsonl');
-    const b = join(dir, 'b.jsonl');
+    const a = join(dir, 'a.myrtrace');
+    const b = join(dir, 'b.myrtrace');
     const first = run('boot', image, '--record', a);
     expect(first.code).toBe(0);
     expect(first.out).toContain('USB disconnect (boot ROM jumped to the firmware)');
@@ -74,27 +75,30 @@ describe('myriad-emu CLI', () => {
   });
 
   it('replay of a tampered trace exits 1 and prints the first differing event, the events before it and the machine', () => {
-    const a = join(dir, 'tamper.jsonl');
+    const a = join(dir, 'tamper.myrtrace');
     expect(run('boot', image, '--record', a).code).toBe(0);
-    const lines = readFileSync(a, 'utf8').split('\n');
-    const at = lines.findIndex((l) => l.includes('"kind":"usb.state"') && l.includes('"configured"'));
-    lines[at] = lines[at]!.replace('"configuration":1', '"configuration":2');
-    const tampered = join(dir, 'tampered.jsonl');
-    writeFileSync(tampered, lines.join('\n'));
+    const { trace, seq } = tamperEvent(
+      readFileSync(a),
+      (e) => e.kind === 'usb.state' && e.state === 'configured',
+      (line) => line.replace('"configuration":1', '"configuration":2'),
+    );
+    const tampered = join(dir, 'tampered.myrtrace');
+    writeFileSync(tampered, trace);
     const r = run('replay', tampered);
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`DIVERGED at event #${at - 1}`);
+    expect(r.out).toContain(`DIVERGED at event #${seq}`);
     expect(r.out).toMatch(/expected: #\d+ \S+ usb.state address=1 configuration=2 state="configured"/);
     expect(r.out).toMatch(/actual: {3}#\d+ \S+ usb.state address=1 configuration=1 state="configured"/);
     expect(r.out).toContain('events before it:');
-    expect(r.out).toContain('machine: t=');
+    expect(r.out).toMatch(/machine:\n +t=/);
+    expect(r.out).toMatch(/leon-os: .*instructions\n +pc=[0-9a-f]{8} npc=/);
   });
 
-  it('replay of a file that is not a trace exits 3 naming the line and byte', () => {
-    const junk = join(dir, 'junk.jsonl');
-    writeFileSync(junk, '{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n{"kind":"host.plug","seq":0,"t":0}\n{oops\n');
-    expect(run('replay', junk)).toMatchObject({ code: 3, err: expect.stringContaining('line 3 (byte 105)') });
-    expect(run('replay', join(dir, 'missing.jsonl'))).toMatchObject({ code: 3, err: expect.stringContaining('ENOENT') });
+  it('replay of a file that is not a trace exits 3 naming the byte offset', () => {
+    const junk = join(dir, 'junk.myrtrace');
+    writeFileSync(junk, '{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n{"kind":"host.plug","seq":0,"t":0}\n');
+    expect(run('replay', junk)).toMatchObject({ code: 3, err: expect.stringContaining('junk.myrtrace: byte 0: not a trace file') });
+    expect(run('replay', join(dir, 'missing.myrtrace'))).toMatchObject({ code: 3, err: expect.stringContaining('ENOENT') });
   });
 });
 

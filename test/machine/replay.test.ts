@@ -1,6 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, fromCanonical, hashEvents } from '../../emu/events/canonical.js';
 import { isInput, type MachineEvent } from '../../emu/events/event.js';
@@ -11,7 +9,6 @@ import { replay } from '../../emu/machine/replay.js';
 import { Stick, type StickSnapshot } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
 import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
-import { readTraceEvents, readTraceHeader, TraceError, TraceWriter } from '../../emu/trace/trace-file.js';
 
 const IMAGE = readFileSync(new URL('../../firmware-stubs/idle-loop/idle-loop.mvcmd', import.meta.url));
 
@@ -119,48 +116,5 @@ describe('determinism and replay', () => {
     expect(hashEvents(restoredRecorder.events)).toBe(hashEvents(tail));
     expect(hashEvents(recorder.events)).toBe(hashEvents(events));
     expect(restored.bus.read(0x80000000, 4, 'test')).toBe(stick.bus.read(0x80000000, 4, 'test'));
-  });
-});
-
-describe('trace files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'myriad-trace-'));
-
-  it('round-trip: written while a hub runs the stick, read back event for event, and replayable', async () => {
-    const file = join(dir, 'session.jsonl');
-    const writer = new TraceWriter(file, { emulator: 'test', model: 'ma2485' });
-    const hub = new Hub();
-    const port = hub.plug({ model: 'ma2485', record: true, listener: writer.listener });
-    await hub.sleep(300);
-    writer.close();
-    expect(readTraceHeader(file)).toMatchObject({ format: 'myriad-trace', version: 1, model: 'ma2485' });
-    const back = [...readTraceEvents(file)];
-    expect(back.length).toBe(port.recorder!.events.length);
-    expect(hashEvents(back)).toBe(hashEvents(port.recorder!.events));
-    expect(replay(ma2485, back).ok).toBe(true);
-  });
-
-  it.each([
-    ['not a trace', 'hello\n', /line 1 \(byte 0\): not a trace file/],
-    ['a future version', '{"format":"myriad-trace","version":9,"emulator":"x","model":"ma2485"}\n', /version 9 is not supported/],
-  ])('a bad header (%s) is a clear error', (_name, text, message) => {
-    const file = join(dir, 'bad-header.jsonl');
-    writeFileSync(file, text);
-    expect(() => readTraceHeader(file)).toThrow(message);
-  });
-
-  it.each([
-    ['broken JSON', '{"seq":0,', /line 2 \(byte 70\): not valid JSON/], // the header line is 69 bytes
-    ['an unknown kind', '{"kind":"host.dance","seq":0,"t":0}', /unknown event kind "host.dance"/],
-    ['a wrong field type', '{"id":"x","kind":"host.cancel","seq":0,"t":0}', /host.cancel.id must be number/],
-    ['a gap in seq', '{"kind":"host.plug","seq":5,"t":0}', /event seq 5 where 0 was expected/],
-    ['bytes that are not bytes', '{"data":null,"id":1,"kind":"host.control","seq":0,"setup":"xx","t":0}', /setup must be bytes/],
-    ['a negative IN length', '{"data":null,"endpoint":129,"id":1,"kind":"host.transfer","length":-4,"seq":0,"t":0}', /length must be an unsigned 32-bit integer/],
-    ['OUT data of the wrong length', '{"data":{"$bytes":"AAA="},"endpoint":1,"id":1,"kind":"host.transfer","length":9,"seq":0,"t":0}', /length bytes for OUT/],
-    ['an endpoint out of range', '{"data":null,"endpoint":300,"id":1,"kind":"host.transfer","length":4,"seq":0,"t":0}', /endpoint must be an integer from 0 to 255/],
-  ])('a corrupt event (%s) is a TraceError naming line and byte', (_name, line, message) => {
-    const file = join(dir, 'bad-event.jsonl');
-    writeFileSync(file, `{"format":"myriad-trace","version":1,"emulator":"x","model":"ma2485"}\n${line}\n`);
-    expect(() => [...readTraceEvents(file)]).toThrow(TraceError);
-    expect(() => [...readTraceEvents(file)]).toThrow(message);
   });
 });

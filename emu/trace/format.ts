@@ -1,0 +1,454 @@
+/**
+ * Trace files, format version 2 (docs/trace-format.md).
+ *
+ *   "MYRTRACE" u32 version            magic
+ *   chunk*                            u8 kind, u32 length, then `length` bytes of gzip(JSON lines)
+ *   u32 index offset low, u32 high, "MYRTEND\0"   trailer
+ *
+ * Chunk kinds: header, events, blobs (payloads stored once by SHA-256), snapshot (a whole
+ * machine; memory pages are blobs too), index (where every chunk and blob is). Writing streams:
+ * chunks go to disk as they fill, so memory stays flat. Reading goes through the index, so a
+ * reader can start at any snapshot without reading what comes before it.
+ *
+ * A trace may come from a stranger: every length is checked against the file, every gunzip has a
+ * hard cap, every record against the schema, and every blob against its hash. Problems are
+ * TraceErrors naming the byte offset.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { MachineEvent } from '../events/event.js';
+import type { Stick, StickSnapshot } from '../machine/stick.js';
+import { checkEvent } from './schema.js';
+
+export const TRACE_VERSION = 2;
+const MAGIC = Buffer.from('MYRTRACE', 'latin1');
+const END = Buffer.from('MYRTEND\0', 'latin1');
+const TRAILER_BYTES = 16;
+export const Chunk = { HEADER: 1, EVENTS: 2, BLOBS: 3, SNAPSHOT: 4, INDEX: 5 } as const;
+/** Byte arrays at least this long are stored as blobs. */
+const BLOB_MIN = 64;
+/** An events chunk is flushed at this many bytes of JSON, or events. */
+const CHUNK_BYTES = 1 << 20;
+const CHUNK_EVENTS = 20_000;
+/** No chunk may decompress to more than this. */
+export const MAX_CHUNK_BYTES = 256 << 20;
+
+export interface TraceHeader {
+  readonly format: 'myriad-trace';
+  readonly version: number;
+  readonly emulator: string;
+  readonly model: string;
+  /** The stick's chip id, 16 hex digits. */
+  readonly chipId: string;
+  /** 'default': every bus transaction (RAM accesses are not recorded). */
+  readonly level: 'default';
+  /** The boot images the run used, when known, by SHA-256. */
+  readonly images: readonly ImageHash[];
+  readonly snapshotEvery: number;
+}
+
+export interface ChunkEntry {
+  readonly kind: number;
+  readonly offset: number;
+  /** Events chunks: the first and last event seq and time; snapshot chunks: its seq and time. */
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly firstT: number;
+  readonly lastT: number;
+}
+
+export interface TraceIndex {
+  readonly header: TraceHeader;
+  readonly chunks: readonly ChunkEntry[];
+  /** Blob hash -> offset of the blobs chunk that holds it. */
+  readonly blobs: Readonly<Record<string, number>>;
+  readonly events: number;
+  readonly endT: number;
+}
+
+export class TraceError extends Error {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    message: string,
+  ) {
+    super(`${file}: byte ${offset}: ${message}`);
+  }
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+// ---- writing
+
+export interface ImageHash {
+  readonly sha256: string;
+  readonly bytes: number;
+}
+
+/** How a trace header names a boot image. */
+export function imageHash(image: Uint8Array): ImageHash {
+  return { sha256: sha256(image), bytes: image.length };
+}
+
+export interface TraceWriterOptions {
+  readonly emulator: string;
+  /** The boot images of the run (imageHash), for the header. */
+  readonly images?: readonly ImageHash[];
+  /** A snapshot is taken before the first input after this many events since the last one. */
+  readonly snapshotEvery?: number;
+}
+
+/**
+ * Records a stick into a trace file. Attach it before the stick's first input (Hub.plug's
+ * `attach` option): it takes the first snapshot there, then one every `snapshotEvery` events.
+ */
+export class TraceWriter {
+  private readonly fd: number;
+  private offset = 0;
+  private readonly chunks: ChunkEntry[] = [];
+  private readonly blobOffsets: Record<string, number> = {};
+  private pendingBlobs = new Map<string, Uint8Array>();
+  private lines: string[] = [];
+  private bytes = 0;
+  private first: MachineEvent | null = null;
+  private last: MachineEvent | null = null;
+  private sinceSnapshot = 0;
+  private header: TraceHeader | null = null;
+  private stick: Stick | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private closed = false;
+  events = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly options: TraceWriterOptions,
+  ) {
+    this.fd = openSync(path, 'w');
+    const magic = Buffer.alloc(12);
+    MAGIC.copy(magic);
+    magic.writeUInt32LE(TRACE_VERSION, 8);
+    this.write(magic);
+  }
+
+  /** Starts recording a stick (before its first input). */
+  attach(stick: Stick): void {
+    this.stick = stick;
+    this.header = {
+      format: 'myriad-trace',
+      version: TRACE_VERSION,
+      emulator: this.options.emulator,
+      model: stick.model.name,
+      chipId: stick.chipId.toString(16).padStart(16, '0'),
+      level: 'default',
+      images: this.options.images ?? [],
+      snapshotEvery: this.options.snapshotEvery ?? 100_000,
+    };
+    this.chunk(Chunk.HEADER, [JSON.stringify(this.header)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.snapshot();
+    this.unsubscribe = stick.log.subscribe((event) => this.event(event));
+    stick.beforeInput = () => {
+      if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
+    };
+  }
+
+  private event(event: MachineEvent): void {
+    if (this.closed) return;
+    this.first ??= event;
+    this.last = event;
+    this.events++;
+    this.sinceSnapshot++;
+    const line = JSON.stringify(this.encode(event));
+    this.lines.push(line);
+    this.bytes += line.length;
+    if (this.bytes >= CHUNK_BYTES || this.lines.length >= CHUNK_EVENTS) this.flushEvents();
+  }
+
+  /** The machine as it is now (between inputs), as a snapshot chunk. */
+  private snapshot(): void {
+    const stick = this.stick!;
+    this.flushEvents();
+    const snapshot = stick.snapshot();
+    const record = JSON.stringify({ seq: snapshot.seq, t: stick.now, snapshot: this.encode(snapshot) });
+    this.flushBlobs();
+    this.chunk(Chunk.SNAPSHOT, [record], { firstSeq: snapshot.seq, lastSeq: snapshot.seq, firstT: stick.now, lastT: stick.now });
+    this.sinceSnapshot = 0;
+  }
+
+  /** Byte arrays become inline base64, or references to blobs stored once. */
+  private encode(value: unknown): unknown {
+    if (value instanceof Uint8Array) {
+      if (value.length < BLOB_MIN) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+      const hash = sha256(value);
+      if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) this.pendingBlobs.set(hash, value.slice());
+      return { $blob: hash };
+    }
+    if (Array.isArray(value)) return value.map((v) => this.encode(v));
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) out[key] = this.encode((value as Record<string, unknown>)[key]);
+      return out;
+    }
+    return value;
+  }
+
+  private flushBlobs(): void {
+    if (this.pendingBlobs.size === 0) return;
+    const offset = this.offset;
+    const lines: string[] = [];
+    for (const [hash, data] of this.pendingBlobs) {
+      lines.push(JSON.stringify({ sha256: hash, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') }));
+      this.blobOffsets[hash] = offset;
+    }
+    this.pendingBlobs = new Map();
+    this.chunk(Chunk.BLOBS, lines, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+  }
+
+  private flushEvents(): void {
+    if (this.lines.length === 0) return;
+    this.flushBlobs(); // the blobs these events refer to come first
+    this.chunk(Chunk.EVENTS, this.lines, { firstSeq: this.first!.seq, lastSeq: this.last!.seq, firstT: this.first!.t, lastT: this.last!.t });
+    this.lines = [];
+    this.bytes = 0;
+    this.first = null;
+  }
+
+  private chunk(kind: number, lines: readonly string[], where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
+    const body = gzipSync(Buffer.from(lines.join('\n'), 'utf8'));
+    const head = Buffer.alloc(5);
+    head.writeUInt8(kind, 0);
+    head.writeUInt32LE(body.length, 1);
+    if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });
+    this.write(head);
+    this.write(body);
+  }
+
+  private write(bytes: Uint8Array): void {
+    writeSync(this.fd, bytes);
+    this.offset += bytes.length;
+  }
+
+  /** Flushes what is pending, writes the index and the trailer. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    if (this.stick && this.stick.beforeInput) this.stick.beforeInput = null;
+    this.flushEvents();
+    this.flushBlobs();
+    const index: TraceIndex = {
+      header: this.header ?? ({} as TraceHeader),
+      chunks: this.chunks,
+      blobs: this.blobOffsets,
+      events: this.events,
+      endT: this.last?.t ?? this.stick?.now ?? 0,
+    };
+    const at = this.offset;
+    this.chunk(Chunk.INDEX, [JSON.stringify(index)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    const trailer = Buffer.alloc(TRAILER_BYTES);
+    trailer.writeUInt32LE(at % 0x100000000, 0);
+    trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
+    END.copy(trailer, 8);
+    this.write(trailer);
+    closeSync(this.fd);
+  }
+}
+
+// ---- reading
+
+/** A trace file opened for reading: header and index first, chunks as they are needed. */
+export class TraceReader {
+  readonly index: TraceIndex;
+  private readonly fd: number;
+  readonly size: number;
+  private readonly blobCache = new Map<number, Map<string, Uint8Array>>();
+  private cachedBytes = 0;
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.size = fstatSync(fd).size;
+    this.index = this.readIndex();
+  }
+
+  static open(path: string): TraceReader {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      throw new TraceError(path, 0, `cannot open: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    try {
+      return new TraceReader(path, fd);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  get header(): TraceHeader {
+    return this.index.header;
+  }
+
+  private fail(offset: number, message: string): never {
+    throw new TraceError(this.path, offset, message);
+  }
+
+  private readAt(offset: number, length: number): Buffer {
+    if (offset < 0 || length < 0 || offset + length > this.size) this.fail(offset, `${length} bytes asked past the end of the ${this.size}-byte file`);
+    const buffer = Buffer.alloc(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, buffer, done, length - done, offset + done);
+      if (n === 0) this.fail(offset + done, 'the file ended early');
+      done += n;
+    }
+    return buffer;
+  }
+
+  private readIndex(): TraceIndex {
+    if (this.size < 12 + TRAILER_BYTES) this.fail(0, `too short for a trace (${this.size} bytes)`);
+    const head = this.readAt(0, 12);
+    if (!head.subarray(0, 8).equals(MAGIC)) this.fail(0, 'not a trace file (no MYRTRACE magic)');
+    const version = head.readUInt32LE(8);
+    if (version !== TRACE_VERSION) this.fail(8, `trace format version ${version} is not supported (this emulator reads ${TRACE_VERSION})`);
+    const trailer = this.readAt(this.size - TRAILER_BYTES, TRAILER_BYTES);
+    if (!trailer.subarray(8).equals(END)) this.fail(this.size - TRAILER_BYTES, 'no trailer: the trace is truncated or was not closed');
+    const at = trailer.readUInt32LE(0) + trailer.readUInt32LE(4) * 0x100000000;
+    if (at < 12 || at >= this.size - TRAILER_BYTES) this.fail(this.size - TRAILER_BYTES, `the index offset ${at} is outside the file`);
+    const [kind, lines] = this.readChunk(at);
+    if (kind !== Chunk.INDEX || lines.length !== 1) this.fail(at, 'the trailer does not point at an index chunk');
+    const index = this.parse(lines[0]!, at) as TraceIndex;
+    this.checkIndex(index, at);
+    return index;
+  }
+
+  private checkIndex(index: TraceIndex, at: number): void {
+    const h = index?.header as Partial<TraceHeader> | undefined;
+    if (!h || h.format !== 'myriad-trace' || h.version !== TRACE_VERSION) this.fail(at, 'the index has no valid header');
+    if (typeof h.model !== 'string' || typeof h.emulator !== 'string' || typeof h.chipId !== 'string' || !/^[0-9a-f]{1,16}$/.test(h.chipId)) this.fail(at, 'the header lacks model, emulator or chip id');
+    const images = h.images as unknown;
+    if (!Array.isArray(images) || !images.every((i: Partial<ImageHash> | null) => typeof i?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(i.sha256) && Number.isSafeInteger(i.bytes))) this.fail(at, 'the header lists its images badly');
+    if (h.level !== 'default') this.fail(at, `recording level '${String(h.level)}' is not one this emulator knows`);
+    if (!Number.isSafeInteger(h.snapshotEvery) || (h.snapshotEvery as number) <= 0) this.fail(at, 'the header has no valid snapshotEvery');
+    if (!Array.isArray(index.chunks) || index.blobs === null || typeof index.blobs !== 'object') this.fail(at, 'the index lacks its chunk list or blob table');
+    if (!Number.isSafeInteger(index.events) || index.events < 0 || typeof index.endT !== 'number' || !Number.isFinite(index.endT)) this.fail(at, 'the index has no valid totals');
+    let last = -1;
+    for (const c of index.chunks) {
+      const ok =
+        c !== null && typeof c === 'object' && [Chunk.EVENTS, Chunk.BLOBS, Chunk.SNAPSHOT, Chunk.HEADER].includes(c.kind as 2) &&
+        Number.isSafeInteger(c.offset) && c.offset > last && c.offset < at &&
+        [c.firstSeq, c.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0) && [c.firstT, c.lastT].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+      if (!ok) this.fail(at, `the index lists a bad chunk: ${JSON.stringify(c).slice(0, 120)}`);
+      last = c.offset;
+    }
+    for (const [hash, offset] of Object.entries(index.blobs)) {
+      if (!/^[0-9a-f]{64}$/.test(hash) || !index.chunks.some((c) => c.kind === Chunk.BLOBS && c.offset === offset)) this.fail(at, `the index places blob ${hash.slice(0, 16)} nowhere`);
+    }
+  }
+
+  /** A chunk's kind and its JSON lines, gunzipped under the cap. */
+  private readChunk(offset: number): [number, string[]] {
+    const head = this.readAt(offset, 5);
+    const kind = head.readUInt8(0);
+    const length = head.readUInt32LE(1);
+    if (!Object.values(Chunk).includes(kind as 1)) this.fail(offset, `unknown chunk kind ${kind}`);
+    if (offset + 5 + length > this.size) this.fail(offset, `a chunk of ${length} bytes runs past the end of the file`);
+    let text: string;
+    try {
+      // gzip expands at most about 1032 times; a file cannot make us hold more than that, or the cap.
+      text = gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(MAX_CHUNK_BYTES, Math.max(1 << 16, length * 1100)) }).toString('utf8');
+    } catch (error) {
+      this.fail(offset, `the chunk does not decompress (${(error as Error).message})`);
+    }
+    return [kind, text.length === 0 ? [] : text.split('\n')];
+  }
+
+  private parse(line: string, offset: number): unknown {
+    try {
+      return JSON.parse(line);
+    } catch (error) {
+      this.fail(offset, `a record is not JSON (${(error as Error).message})`);
+    }
+  }
+
+  /** The bytes of a blob, read from its chunk (checked against its hash). */
+  blob(hash: string, offset = 0): Uint8Array {
+    const at = this.index.blobs[hash];
+    if (at === undefined) this.fail(offset, `a record refers to blob ${hash.slice(0, 16)}, which the trace does not hold`);
+    let chunk = this.blobCache.get(at);
+    if (!chunk) {
+      chunk = new Map();
+      const [kind, lines] = this.readChunk(at);
+      if (kind !== Chunk.BLOBS) this.fail(at, 'the index points at a chunk that holds no blobs');
+      for (const line of lines) {
+        const record = this.parse(line, at) as { sha256?: unknown; data?: unknown };
+        if (typeof record?.sha256 !== 'string' || typeof record.data !== 'string') this.fail(at, 'a blob record lacks sha256 or data');
+        const bytes = new Uint8Array(Buffer.from(record.data as string, 'base64'));
+        if (sha256(bytes) !== record.sha256) this.fail(at, `blob ${(record.sha256 as string).slice(0, 16)} does not match its hash`);
+        chunk.set(record.sha256 as string, bytes);
+        this.cachedBytes += bytes.length;
+      }
+      // Keep what blob chunks we have read, but not without end: a trace may hold a lot.
+      if (this.cachedBytes > 512 << 20) {
+        this.blobCache.clear();
+        this.cachedBytes = 0;
+      }
+      this.blobCache.set(at, chunk);
+    }
+    const bytes = chunk.get(hash);
+    if (!bytes) this.fail(at, `blob ${hash.slice(0, 16)} is not in the chunk the index names`);
+    return bytes;
+  }
+
+  private decode(value: unknown, offset: number): unknown {
+    if (Array.isArray(value)) return value.map((v) => this.decode(v, offset));
+    if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record);
+      if (keys.length === 1 && keys[0] === '$bytes' && typeof record.$bytes === 'string') return new Uint8Array(Buffer.from(record.$bytes, 'base64'));
+      if (keys.length === 1 && keys[0] === '$blob' && typeof record.$blob === 'string') return this.blob(record.$blob, offset);
+      const out: Record<string, unknown> = {};
+      for (const key of keys) out[key] = this.decode(record[key], offset);
+      return out;
+    }
+    return value;
+  }
+
+  /** The events from `fromSeq` on, in order, each checked against the schema. */
+  *events(fromSeq = 0): Generator<MachineEvent> {
+    let expected: number | null = null;
+    for (const c of this.index.chunks) {
+      if (c.kind !== Chunk.EVENTS || c.lastSeq < fromSeq) continue;
+      const [kind, lines] = this.readChunk(c.offset);
+      if (kind !== Chunk.EVENTS) this.fail(c.offset, 'the index names an events chunk that is not one');
+      for (const line of lines) {
+        const event = this.decode(this.parse(line, c.offset), c.offset);
+        const problem = checkEvent(event);
+        if (problem) this.fail(c.offset, problem);
+        const e = event as MachineEvent;
+        if (expected !== null && e.seq !== expected) this.fail(c.offset, `event seq ${e.seq} where ${expected} was expected`);
+        expected = e.seq + 1;
+        if (e.seq >= fromSeq) yield e;
+      }
+    }
+  }
+
+  /** The last snapshot taken at or before event `seq`, or null when there is none. */
+  snapshotAtOrBefore(seq: number): { seq: number; t: number; snapshot: StickSnapshot } | null {
+    let best: ChunkEntry | null = null;
+    for (const c of this.index.chunks) if (c.kind === Chunk.SNAPSHOT && c.firstSeq <= seq && (!best || c.firstSeq >= best.firstSeq)) best = c;
+    if (!best) return null;
+    const [kind, lines] = this.readChunk(best.offset);
+    if (kind !== Chunk.SNAPSHOT || lines.length !== 1) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
+    const record = this.decode(this.parse(lines[0]!, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };
+    if (record?.snapshot?.format !== 'myriad-stick-snapshot' || record.snapshot.seq !== record.seq) this.fail(best.offset, 'the snapshot is not a machine snapshot');
+    return record;
+  }
+}

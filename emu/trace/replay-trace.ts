@@ -1,0 +1,57 @@
+/**
+ * Replaying a trace file: restore one of its snapshots, then re-execute the recorded inputs from
+ * there and check every derived event (machine/replay.ts does the checking).
+ */
+import type { ControlCoreFactory } from '../core/control-core.js';
+import type { MachineEvent } from '../events/event.js';
+import { replay, type ReplayResult } from '../machine/replay.js';
+import { Stick } from '../machine/stick.js';
+import { findModel } from '../models/index.js';
+import { Chunk, TraceError, type TraceReader } from './format.js';
+
+export interface TraceReplayOptions {
+  /** Start from the last snapshot at or before this event (default: the trace's first snapshot). */
+  readonly near?: number;
+  /** Stop at the first input after this event (see ReplayOptions.until). */
+  readonly until?: number;
+  readonly leon?: ControlCoreFactory;
+  readonly onProgress?: (checked: number) => void;
+  readonly onInput?: (event: MachineEvent, stick: Stick) => void;
+}
+
+export interface TraceReplayResult extends ReplayResult {
+  /** The event the replay started at (a snapshot's seq). */
+  readonly startSeq: number;
+}
+
+/** The machine of the snapshot nearest before event `near` (or the first one), and its seq. */
+export function restoreFromTrace(reader: TraceReader, near?: number, leon?: ControlCoreFactory): { stick: Stick; seq: number } {
+  const header = reader.header;
+  const model = findModel(header.model);
+  if (!model) throw new TraceError(reader.path, 0, `the trace is of unknown model '${header.model}'`);
+  const first = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT);
+  const found = first ? reader.snapshotAtOrBefore(near ?? first.firstSeq) ?? reader.snapshotAtOrBefore(first.firstSeq) : null;
+  if (!found) {
+    // A trace without snapshots starts at power-off, event 0.
+    return { stick: new Stick({ model, chipId: BigInt(`0x${header.chipId}`), ...(leon ? { leon } : {}) }), seq: 0 };
+  }
+  const offset = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT && c.firstSeq === found.seq)?.offset ?? 0;
+  if (found.snapshot.model !== header.model) throw new TraceError(reader.path, offset, `a snapshot of a ${found.snapshot.model} in a trace of a ${header.model}`);
+  try {
+    return { stick: Stick.restore(found.snapshot, leon ? { leon } : {}), seq: found.seq };
+  } catch (error) {
+    // A snapshot that passed the reader's checks but does not make a machine: still the file's fault.
+    throw new TraceError(reader.path, offset, `the snapshot does not restore: ${(error as Error).message}`);
+  }
+}
+
+export function replayTrace(reader: TraceReader, options: TraceReplayOptions = {}): TraceReplayResult {
+  const { stick, seq } = restoreFromTrace(reader, options.near, options.leon);
+  const result = replay(stick.model, reader.events(seq), {
+    start: stick,
+    ...(options.until !== undefined ? { until: options.until } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.onInput ? { onInput: options.onInput } : {}),
+  });
+  return { ...result, startSeq: seq };
+}

@@ -1,0 +1,63 @@
+import type { EventKind } from '../events/event.js';
+
+/** The fields of every event kind: what a trace reader accepts (anything else is an error). */
+export const FIELDS: Record<EventKind, Record<string, 'number' | 'string' | 'boolean' | 'bytes' | 'bytes?'>> = {
+  'host.plug': {},
+  'host.unplug': {},
+  'host.reset': {},
+  'host.control': { id: 'number', setup: 'bytes', data: 'bytes?' },
+  'host.transfer': { id: 'number', endpoint: 'number', length: 'number', data: 'bytes?' },
+  'host.cancel': { id: 'number' },
+  'machine.power': { on: 'boolean' },
+  'machine.halt': { reason: 'string' },
+  'machine.reset': { reason: 'string' },
+  irq: { line: 'number', active: 'boolean' },
+  'console.line': { device: 'string', text: 'string' },
+  'device.error': { device: 'string', reason: 'string' },
+  'usb.connect': { vendorId: 'number', productId: 'number', speed: 'string' },
+  'usb.disconnect': { reason: 'string' },
+  'usb.state': { state: 'string', address: 'number', configuration: 'number' },
+  'usb.control.done': { id: 'number', status: 'string', data: 'bytes?', length: 'number' },
+  'usb.transfer.done': { id: 'number', endpoint: 'number', status: 'string', data: 'bytes?', length: 'number' },
+  'usb.halt': { endpoint: 'number', halted: 'boolean' },
+  'bus.read': { initiator: 'string', target: 'string', addr: 'number', size: 'number', value: 'number' },
+  'bus.write': { initiator: 'string', target: 'string', addr: 'number', size: 'number', value: 'number' },
+  'bus.error': { initiator: 'string', access: 'string', addr: 'number', size: 'number', reason: 'string' },
+  'rom.record': { offset: 'number', op: 'string', addr: 'number', value: 'number', length: 'number', text: 'string' },
+  'rom.phase': { phase: 'string' },
+  'rom.error': { offset: 'number', reason: 'string' },
+  'core.start': { core: 'string', pc: 'number', mode: 'string' },
+  'core.return': { core: 'string' },
+  'core.halt': { core: 'string', pc: 'number', reason: 'string' },
+};
+
+/** Why a parsed value is not an event of this format, or null when it is. */
+export function checkEvent(value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'an event must be a JSON object';
+  const e = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 0) return 'seq must be a non-negative integer';
+  if (typeof e.t !== 'number' || !Number.isFinite(e.t) || e.t < 0) return 't must be a non-negative number';
+  if (typeof e.kind !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, e.kind)) return `unknown event kind ${JSON.stringify(e.kind)}`;
+  const fields = FIELDS[e.kind as EventKind];
+  for (const key of Object.keys(e)) {
+    if (key !== 'seq' && key !== 't' && key !== 'kind' && !(key in fields)) return `${e.kind} has an unknown field ${key}`;
+  }
+  for (const [key, type] of Object.entries(fields)) {
+    const v = e[key];
+    const ok =
+      type === 'bytes' ? v instanceof Uint8Array : type === 'bytes?' ? v === null || v instanceof Uint8Array : type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === type;
+    if (!ok) return `${e.kind}.${key} must be ${type === 'bytes?' ? 'bytes or null' : type}`;
+  }
+  // Inputs drive a machine on replay: they must be what a host could have sent.
+  const uint = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+  if ('id' in fields && e.kind.startsWith('host.') && !uint(e.id, Number.MAX_SAFE_INTEGER)) return `${e.kind}.id must be a non-negative integer`;
+  if (e.kind === 'host.control' && (e.setup as Uint8Array).length !== 8) return 'host.control.setup must be 8 bytes';
+  if (e.kind === 'host.transfer') {
+    if (!uint(e.endpoint, 0xff)) return 'host.transfer.endpoint must be an integer from 0 to 255';
+    if (!uint(e.length, 0xffffffff)) return 'host.transfer.length must be an unsigned 32-bit integer';
+    if ((e.endpoint as number) & 0x80 ? e.data !== null : !(e.data instanceof Uint8Array) || e.data.length !== e.length) {
+      return 'host.transfer.data must be null for IN endpoints and length bytes for OUT endpoints';
+    }
+  }
+  return null;
+}
