@@ -36,7 +36,8 @@ export function checkEvent(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'an event must be a JSON object';
   const e = value as Record<string, unknown>;
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 0) return 'seq must be a non-negative integer';
-  if (typeof e.t !== 'number' || !Number.isFinite(e.t) || e.t < 0) return 't must be a non-negative number';
+  // Virtual nanoseconds: up to 2^53 (104 days), so every time has an exact value.
+  if (typeof e.t !== 'number' || !Number.isFinite(e.t) || e.t < 0 || e.t > Number.MAX_SAFE_INTEGER) return 't must be a number of nanoseconds from 0 to 2^53';
   if (typeof e.kind !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, e.kind)) return `unknown event kind ${JSON.stringify(e.kind)}`;
   const fields = FIELDS[e.kind as EventKind];
   for (const key of Object.keys(e)) {
@@ -48,13 +49,16 @@ export function checkEvent(value: unknown): string | null {
       type === 'bytes' ? v instanceof Uint8Array : type === 'bytes?' ? v === null || v instanceof Uint8Array : type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === type;
     if (!ok) return `${e.kind}.${key} must be ${type === 'bytes?' ? 'bytes or null' : type}`;
   }
-  // Inputs drive a machine on replay: they must be what a host could have sent.
+  // Every number in an event is a register-sized unsigned integer, ids up to 2^53.
   const uint = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
-  if ('id' in fields && e.kind.startsWith('host.') && !uint(e.id, Number.MAX_SAFE_INTEGER)) return `${e.kind}.id must be a non-negative integer`;
+  for (const [key, type] of Object.entries(fields)) {
+    if (type === 'number' && key !== 'id' && key !== 'endpoint' && key !== 'length' && !uint(e[key], 0xffffffff)) return `${e.kind}.${key} must be an unsigned 32-bit integer`;
+  }
+  if ('id' in fields && !uint(e.id, Number.MAX_SAFE_INTEGER)) return `${e.kind}.id must be a non-negative integer`;
+  if ('endpoint' in fields && !uint(e.endpoint, 0xff)) return `${e.kind}.endpoint must be an integer from 0 to 255`;
+  if ('length' in fields && !uint(e.length, 0xffffffff)) return `${e.kind}.length must be an unsigned 32-bit integer`;
   if (e.kind === 'host.control' && (e.setup as Uint8Array).length !== 8) return 'host.control.setup must be 8 bytes';
   if (e.kind === 'host.transfer') {
-    if (!uint(e.endpoint, 0xff)) return 'host.transfer.endpoint must be an integer from 0 to 255';
-    if (!uint(e.length, 0xffffffff)) return 'host.transfer.length must be an unsigned 32-bit integer';
     if ((e.endpoint as number) & 0x80 ? e.data !== null : !(e.data instanceof Uint8Array) || e.data.length !== e.length) {
       return 'host.transfer.data must be null for IN endpoints and length bytes for OUT endpoints';
     }

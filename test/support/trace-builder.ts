@@ -36,6 +36,16 @@ function chunkBytes(kind: number, lines: readonly string[]): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** A line as JSON, or an empty record when a test broke it on purpose. */
+function parse(line: string | undefined): Record<string, any> {
+  try {
+    const value = JSON.parse(line ?? '');
+    return value !== null && typeof value === 'object' ? value : {};
+  } catch {
+    return {};
+  }
+}
+
 /** A whole trace file from chunks; the index is derived from them unless `index` replaces it. */
 export function buildTrace(chunks: readonly RawChunk[], options: { version?: number; index?: (index: Record<string, unknown>) => unknown } = {}): Buffer {
   const magic = Buffer.alloc(12);
@@ -50,26 +60,19 @@ export function buildTrace(chunks: readonly RawChunk[], options: { version?: num
   let endT = 0;
   for (const chunk of chunks) {
     const entry = { kind: chunk.kind, offset, firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 };
-    if (chunk.kind === KIND.header) header = JSON.parse(chunk.lines[0]!);
+    if (chunk.kind === KIND.header) header = parse(chunk.lines[0]);
     if (chunk.kind === KIND.events) {
-      const parse = (line: string) => {
-        try {
-          return JSON.parse(line);
-        } catch {
-          return { seq: 0, t: 0 }; // a test's broken line
-        }
-      };
-      const first = parse(chunk.lines[0]!);
-      const last = parse(chunk.lines[chunk.lines.length - 1]!);
-      Object.assign(entry, { firstSeq: first.seq, lastSeq: last.seq, firstT: first.t, lastT: last.t });
+      const first = parse(chunk.lines[0]);
+      const last = parse(chunk.lines[chunk.lines.length - 1]);
+      Object.assign(entry, { firstSeq: first.seq ?? 0, lastSeq: last.seq ?? 0, firstT: first.t ?? 0, lastT: last.t ?? 0 });
       events += chunk.lines.length;
-      endT = last.t;
+      endT = last.t ?? 0;
     }
     if (chunk.kind === KIND.snapshot) {
-      const record = JSON.parse(chunk.lines[0]!);
+      const record = parse(chunk.lines[0]);
       Object.assign(entry, { firstSeq: record.seq, lastSeq: record.seq, firstT: record.t, lastT: record.t });
     }
-    if (chunk.kind === KIND.blobs) for (const line of chunk.lines) blobs[JSON.parse(line).sha256] = offset;
+    if (chunk.kind === KIND.blobs) for (const line of chunk.lines) blobs[String(parse(line).sha256)] = offset;
     entries.push(entry);
     const bytes = chunkBytes(chunk.kind, chunk.lines);
     parts.push(bytes);
