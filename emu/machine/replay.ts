@@ -1,5 +1,5 @@
 import type { ControlCoreFactory } from '../core/control-core.js';
-import { canonicalJson } from '../events/canonical.js';
+import { sameEvent } from '../events/canonical.js';
 import { isInput, type MachineEvent } from '../events/event.js';
 import type { ChipModel } from '../models/model.js';
 import { Stick } from './stick.js';
@@ -75,7 +75,7 @@ export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, optio
     while (produced.length > 0 && expected.length > 0) {
       const act = produced.shift()!;
       const exp = expected.shift()!;
-      if (canonicalJson(act) !== canonicalJson(exp)) return diverge(exp, act);
+      if (!sameEvent(act, exp)) return diverge(exp, act);
       before.push(exp);
       if (before.length > contextSize) before.shift();
       checked++;

@@ -19,20 +19,29 @@ import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { MachineEvent } from '../events/event.js';
 import type { Stick, StickSnapshot } from '../machine/stick.js';
-import { checkEvent } from './schema.js';
+import { checkEvent, FIELDS } from './schema.js';
+
+/** The fields that hold byte arrays, by event kind (most kinds have none). */
+const BYTE_FIELDS = new Map(
+  Object.entries(FIELDS)
+    .map(([kind, fields]) => [kind, Object.keys(fields).filter((key) => fields[key]!.startsWith('bytes'))] as const)
+    .filter(([, keys]) => keys.length > 0),
+);
 
 export const TRACE_VERSION = 2;
 const MAGIC = Buffer.from('MYRTRACE', 'latin1');
 const END = Buffer.from('MYRTEND\0', 'latin1');
 const TRAILER_BYTES = 16;
 export const Chunk = { HEADER: 1, EVENTS: 2, BLOBS: 3, SNAPSHOT: 4, INDEX: 5 } as const;
-/** Byte arrays at least this long are stored as blobs. */
-const BLOB_MIN = 64;
+/** Byte arrays at least this long are stored as blobs (shorter ones, such as XLink headers, inline). */
+const BLOB_MIN = 1024;
 /** An events chunk is flushed at this many bytes of JSON, or events. */
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 256 << 10;
 const CHUNK_EVENTS = 20_000;
 /** A blobs chunk is written once this many payload bytes wait (a single bigger payload gets its own). */
 const BLOB_CHUNK_BYTES = 16 << 20;
+/** Payloads kept to recognise repeats without hashing them again. */
+const RECENT_BYTES = 32 << 20;
 /** No chunk may decompress to more than this. */
 export const MAX_CHUNK_BYTES = 256 << 20;
 
@@ -81,6 +90,13 @@ export class TraceError extends Error {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Length and 48 bytes from the start, middle and end: equal payloads have equal fingerprints. */
+function fingerprint(bytes: Uint8Array): string {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const mid = bytes.length >> 1;
+  return `${bytes.length}:${b.toString('latin1', 0, 16)}${b.toString('latin1', mid - 8, mid + 8)}${b.toString('latin1', bytes.length - 16)}`;
+}
+
 // ---- writing
 
 export interface ImageHash {
@@ -112,6 +128,10 @@ export class TraceWriter {
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
+  /** Every payload already in a blobs chunk (written or on its way). */
+  private readonly stored = new Set<string>();
+  private readonly recent = new Map<string, { hash: string; bytes: Uint8Array }>();
+  private recentBytes = 0;
   private lines: string[] = [];
   private bytes = 0;
   private first: MachineEvent | null = null;
@@ -148,7 +168,8 @@ export class TraceWriter {
       snapshotEvery: this.options.snapshotEvery ?? 100_000,
     };
     this.chunk(Chunk.HEADER, [JSON.stringify(this.header)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
-    this.snapshot();
+    // A machine that has done nothing yet is described by the header (model, chip id) alone.
+    if (stick.log.length > 0 || stick.powered) this.snapshot();
     this.unsubscribe = stick.log.subscribe((event) => this.event(event));
     stick.beforeInput = () => {
       if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
@@ -161,7 +182,7 @@ export class TraceWriter {
     this.last = event;
     this.events++;
     this.sinceSnapshot++;
-    const line = JSON.stringify(this.encode(event));
+    const line = JSON.stringify(this.encodeEvent(event));
     this.lines.push(line);
     this.bytes += line.length;
     if (this.bytes >= CHUNK_BYTES || this.lines.length >= CHUNK_EVENTS) this.flushEvents();
@@ -178,18 +199,20 @@ export class TraceWriter {
     this.sinceSnapshot = 0;
   }
 
+  /** An event with its byte arrays encoded: one shallow copy, and only for kinds that carry bytes. */
+  private encodeEvent(event: MachineEvent): unknown {
+    const fields = BYTE_FIELDS.get(event.kind);
+    if (!fields) return event;
+    const out: Record<string, unknown> = { ...event };
+    for (const key of fields) if (out[key] instanceof Uint8Array) out[key] = this.encode(out[key]);
+    return out;
+  }
+
   /** Byte arrays become inline base64, or references to blobs stored once. */
   private encode(value: unknown): unknown {
     if (value instanceof Uint8Array) {
       if (value.length < BLOB_MIN) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-      const hash = sha256(value);
-      if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
-        this.pendingBlobs.set(hash, value.slice());
-        this.pendingBlobBytes += value.length;
-        // Blobs may go to disk before the events that use them; the index finds them either way.
-        if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
-      }
-      return { $blob: hash };
+      return { $blob: this.blobName(value) };
     }
     if (Array.isArray(value)) return value.map((v) => this.encode(v));
     if (value !== null && typeof value === 'object') {
@@ -200,17 +223,58 @@ export class TraceWriter {
     return value;
   }
 
+  /**
+   * The SHA-256 of a payload, queued for storage when it is new. Payloads seen lately are found
+   * again by a cheap fingerprint and a byte comparison instead of a hash: a stream echo or a
+   * repeated upload costs a memcmp, not a SHA-256, and recording stays cheap.
+   */
+  private blobName(bytes: Uint8Array): string {
+    const key = fingerprint(bytes);
+    const seen = this.recent.get(key);
+    if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.hash;
+    const hash = sha256(bytes);
+    if (!this.stored.has(hash) && !this.pendingBlobs.has(hash)) {
+      this.pendingBlobs.set(hash, bytes.slice());
+      this.pendingBlobBytes += bytes.length;
+      // Blobs may go to disk before the events that use them; the index finds them either way.
+      if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
+    }
+    // Remember it, within a fixed budget (oldest forgotten first).
+    if (bytes.length <= RECENT_BYTES / 4) {
+      if (seen) this.forget(key);
+      this.recent.set(key, { hash, bytes: this.pendingBlobs.get(hash) ?? bytes.slice() });
+      this.recentBytes += bytes.length;
+      while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as string);
+    }
+    return hash;
+  }
+
+  private forget(key: string): void {
+    const entry = this.recent.get(key);
+    if (!entry) return;
+    this.recentBytes -= entry.bytes.length;
+    this.recent.delete(key);
+  }
+
+  /** Pending payloads as one blobs chunk: binary records of 32-byte SHA-256, u32 length, bytes. */
   private flushBlobs(): void {
     if (this.pendingBlobs.size === 0) return;
-    const offset = this.offset;
-    const lines: string[] = [];
+    const body = Buffer.allocUnsafe(this.pendingBlobBytes + this.pendingBlobs.size * 36);
+    let at = 0;
+    const hashes: string[] = [];
     for (const [hash, data] of this.pendingBlobs) {
-      lines.push(JSON.stringify({ sha256: hash, data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') }));
-      this.blobOffsets[hash] = offset;
+      body.write(hash, at, 32, 'hex');
+      body.writeUInt32LE(data.length, at + 32);
+      body.set(data, at + 36);
+      at += 36 + data.length;
+      hashes.push(hash);
+      this.stored.add(hash);
     }
     this.pendingBlobs = new Map();
     this.pendingBlobBytes = 0;
-    this.chunk(Chunk.BLOBS, lines, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }, (offset) => {
+      for (const hash of hashes) this.blobOffsets[hash] = offset;
+    });
   }
 
   private flushEvents(): void {
@@ -222,12 +286,17 @@ export class TraceWriter {
     this.first = null;
   }
 
-  private chunk(kind: number, lines: readonly string[], where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
-    const body = gzipSync(Buffer.from(lines.join('\n'), 'utf8'));
+  /** Compresses a chunk and appends it to the file. */
+  private chunk(kind: number, content: readonly string[] | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>, written?: (offset: number) => void): void {
+    const text = Array.isArray(content) ? Buffer.from(content.join('\n'), 'utf8') : (content as Buffer);
+    // Level 1: recording must cost little wall time; the ratio is close to the default level's.
+    // (Compressing on the thread pool instead was measured slower: the hand-off costs more.)
+    const body = gzipSync(text, { level: 1 });
     const head = Buffer.alloc(5);
     head.writeUInt8(kind, 0);
     head.writeUInt32LE(body.length, 1);
     if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });
+    written?.(this.offset);
     this.write(head);
     this.write(body);
   }
@@ -253,7 +322,12 @@ export class TraceWriter {
       endT: this.last?.t ?? this.stick?.now ?? 0,
     };
     const at = this.offset;
-    this.chunk(Chunk.INDEX, [JSON.stringify(index)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    const body = gzipSync(Buffer.from(JSON.stringify(index), 'utf8'), { level: 1 });
+    const head = Buffer.alloc(5);
+    head.writeUInt8(Chunk.INDEX, 0);
+    head.writeUInt32LE(body.length, 1);
+    this.write(head);
+    this.write(body);
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(at % 0x100000000, 0);
     trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
@@ -366,20 +440,25 @@ export class TraceReader {
 
   /** A chunk's kind and its JSON lines, gunzipped under the cap. */
   private readChunk(offset: number): [number, string[]] {
+    const [kind, raw] = this.readRawChunk(offset);
+    const text = raw.toString('utf8');
+    return [kind, text.length === 0 ? [] : text.split('\n')];
+  }
+
+  /** A chunk's kind and its gunzipped bytes. */
+  private readRawChunk(offset: number): [number, Buffer] {
     const head = this.readAt(offset, 5);
     const kind = head.readUInt8(0);
     const length = head.readUInt32LE(1);
     if (!Object.values(Chunk).includes(kind as 1)) this.fail(offset, `unknown chunk kind ${kind}`);
     if (offset + 5 + length > this.size) this.fail(offset, `a chunk of ${length} bytes runs past the end of the file`);
-    let text: string;
     try {
       // Deflate expands at most about 1032 times: a chunk can never make us hold more than 1100
       // times its size on disk, and never more than the absolute cap.
-      text = gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * 1100)) }).toString('utf8');
+      return [kind, gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * 1100)) })];
     } catch (error) {
       this.fail(offset, `the chunk does not decompress (${(error as Error).message})`);
     }
-    return [kind, text.length === 0 ? [] : text.split('\n')];
   }
 
   private parse(line: string, offset: number): unknown {
@@ -397,15 +476,18 @@ export class TraceReader {
     let chunk = this.blobCache.get(at);
     if (!chunk) {
       chunk = new Map();
-      const [kind, lines] = this.readChunk(at);
+      const [kind, raw] = this.readRawChunk(at);
       if (kind !== Chunk.BLOBS) this.fail(at, 'the index points at a chunk that holds no blobs');
-      for (const line of lines) {
-        const record = this.parse(line, at) as { sha256?: unknown; data?: unknown };
-        if (typeof record?.sha256 !== 'string' || typeof record.data !== 'string') this.fail(at, 'a blob record lacks sha256 or data');
-        const bytes = new Uint8Array(Buffer.from(record.data as string, 'base64'));
-        if (sha256(bytes) !== record.sha256) this.fail(at, `blob ${(record.sha256 as string).slice(0, 16)} does not match its hash`);
-        chunk.set(record.sha256 as string, bytes);
-        this.cachedBytes += bytes.length;
+      for (let p = 0; p < raw.length; ) {
+        if (p + 36 > raw.length) this.fail(at, `a blob record is cut off at byte ${p} of the chunk`);
+        const name = raw.toString('hex', p, p + 32);
+        const length = raw.readUInt32LE(p + 32);
+        if (p + 36 + length > raw.length) this.fail(at, `blob ${name.slice(0, 16)} claims ${length} bytes, more than its chunk holds`);
+        const bytes = new Uint8Array(raw.buffer, raw.byteOffset + p + 36, length);
+        if (sha256(bytes) !== name) this.fail(at, `blob ${name.slice(0, 16)} does not match its hash`);
+        chunk.set(name, bytes);
+        this.cachedBytes += length;
+        p += 36 + length;
       }
       // Keep what blob chunks we have read, but not without end: a trace may hold a lot.
       if (this.cachedBytes > 512 << 20) {

@@ -29,10 +29,13 @@ export function restoreFromTrace(reader: TraceReader, near?: number, leon?: Cont
   const header = reader.header;
   const model = findModel(header.model);
   if (!model) throw new TraceError(reader.path, 0, `the trace is of unknown model '${header.model}'`);
-  const first = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT);
-  const found = first ? reader.snapshotAtOrBefore(near ?? first.firstSeq) ?? reader.snapshotAtOrBefore(first.firstSeq) : null;
+  // The snapshot at or before `near`; a trace that begins at power-on (event 0) also starts
+  // from a fresh machine; a trimmed trace starts no earlier than its first snapshot.
+  const fromStart = reader.index.chunks.find((c) => c.kind === Chunk.EVENTS)?.firstSeq === 0;
+  const firstSnapshot = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT);
+  const found = reader.snapshotAtOrBefore(near ?? 0) ?? (fromStart || !firstSnapshot ? null : reader.snapshotAtOrBefore(firstSnapshot.firstSeq));
   if (!found) {
-    // A trace without snapshots starts at power-off, event 0.
+    if (!fromStart && reader.index.events > 0) throw new TraceError(reader.path, 0, 'the trace neither begins at power-on nor holds a snapshot to start from');
     return { stick: new Stick({ model, chipId: BigInt(`0x${header.chipId}`), ...(leon ? { leon } : {}) }), seq: 0 };
   }
   const offset = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT && c.firstSeq === found.seq)?.offset ?? 0;

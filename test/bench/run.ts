@@ -4,7 +4,8 @@
  */
 import b from 'benny';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventLog, EventRecorder } from '../../emu/events/log.js';
 import { bootDevice } from '../../emu/host/boot.js';
@@ -133,6 +134,56 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   summary.push({ name: 'boot of a 1 MiB image to 03e7:f63b, in-process (median, with plug and enumeration)', value: bootMs, unit: 'ms wall', target: '<= 100', pass: bootMs <= 100 });
   summary.push({ name: 'XLink ping round trip (median)', value: pingUs, unit: 'us wall', target: '<= 100', pass: pingUs <= 100 });
   summary.push({ name: 'XLink stream echo, 8 MiB each way (median)', value: echoMBps, unit: 'MB/s each way', target: '>= 100', pass: echoMBps >= 100 });
+}
+
+// ---- traces: recording overhead, replay speed, size of a boot trace, seek in a 1 M-event trace
+{
+  const { bootAndEcho, firmware, longTrace } = await import('./trace-scenarios.js');
+  const { TraceReader } = await import('../../emu/trace/format.js');
+  const { replayTrace } = await import('../../emu/trace/replay-trace.js');
+  const scratch = mkdtempSync(join(tmpdir(), 'myriad-bench-trace-'));
+  const recorded = join(scratch, 'boot-echo.myrtrace');
+  await bootAndEcho(recorded);
+  const [plain, recording, replaying] = await suite(
+    'trace',
+    b.add('boot and 16 XLink echoes of 64 KiB, not recorded', () => bootAndEcho(null)),
+    b.add('boot and 16 XLink echoes of 64 KiB, recorded', () => bootAndEcho(join(scratch, 'again.myrtrace'))),
+    b.add('replay of that trace (verifying every event)', () => {
+      const reader = TraceReader.open(recorded);
+      const result = replayTrace(reader);
+      reader.close();
+      if (!result.ok) throw new Error('the benchmark trace diverged');
+    }),
+  );
+  const saved = JSON.parse(readFileSync(join(folder, 'trace.json'), 'utf8')) as { results: { details?: { median: number } }[] };
+  const med = (i: number, ops: number) => (saved.results[i]?.details?.median ?? 1 / ops) * 1000;
+  const [plainMs, recordMs, replayMs] = [med(0, plain!.ops), med(1, recording!.ops), med(2, replaying!.ops)];
+  const overhead = (recordMs / plainMs - 1) * 100;
+  summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (median wall)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
+  summary.push({ name: 'replay of that trace vs recording it (median wall)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '<= recording', pass: replayMs <= recordMs });
+
+  const boot = join(scratch, 'boot.myrtrace');
+  execFileSync(process.execPath, [join(root, 'dist', 'emu', 'cli', 'bin.js'), 'record', boot, join(root, 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd')], { stdio: 'ignore' });
+  const bootBytes = statSync(boot).size;
+  summary.push({ name: `trace of a boot of the open firmware (${firmware.length}-byte image)`, value: (bootBytes / firmware.length) * 100, unit: `% of the image (${bootBytes} bytes)`, target: '<= 110', pass: bootBytes <= firmware.length * 1.1 });
+
+  const long = join(scratch, 'long.myrtrace');
+  const t0 = performance.now();
+  await longTrace(long, 1_000_000);
+  const recordSeconds = (performance.now() - t0) / 1000;
+  const reader = TraceReader.open(long);
+  const middle = Math.floor(reader.index.events / 2);
+  const seeks: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    const result = replayTrace(reader, { near: middle, until: middle });
+    if (!result.ok) throw new Error('seek diverged');
+    seeks.push(performance.now() - t);
+  }
+  const seekMs = seeks.sort((x, y) => x - y)[2]!;
+  summary.push({ name: `seek to the middle of a ${reader.index.events}-event trace (${(reader.size / 1e6).toFixed(1)} MB, recorded in ${recordSeconds.toFixed(1)} s; median of 5)`, value: seekMs, unit: 'ms', target: '<= 1000', pass: seekMs <= 1000 });
+  reader.close();
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 // ---- memory: an idle stick, in a process of its own

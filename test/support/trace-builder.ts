@@ -6,9 +6,11 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 
 export const KIND = { header: 1, events: 2, blobs: 3, snapshot: 4, index: 5 } as const;
 
+/** A chunk: JSON lines, or for blobs the raw body (records of sha256[32], u32 length, bytes). */
 export interface RawChunk {
   kind: number;
   lines: string[];
+  raw?: Buffer;
 }
 
 /** The chunks of a trace in file order, the index chunk left out. */
@@ -21,15 +23,16 @@ export function readChunks(file: Uint8Array): RawChunk[] {
   while (at < end) {
     const kind = bytes.readUInt8(at);
     const length = bytes.readUInt32LE(at + 1);
-    const text = gunzipSync(bytes.subarray(at + 5, at + 5 + length)).toString('utf8');
-    if (kind !== KIND.index) chunks.push({ kind, lines: text.split('\n') });
+    const body = gunzipSync(bytes.subarray(at + 5, at + 5 + length));
+    if (kind === KIND.blobs) chunks.push({ kind, lines: [], raw: body });
+    else if (kind !== KIND.index) chunks.push({ kind, lines: body.toString('utf8').split('\n') });
     at += 5 + length;
   }
   return chunks;
 }
 
-function chunkBytes(kind: number, lines: readonly string[]): Buffer {
-  const body = gzipSync(Buffer.from(lines.join('\n'), 'utf8'));
+function chunkBytes(kind: number, lines: readonly string[], raw?: Buffer): Buffer {
+  const body = gzipSync(raw ?? Buffer.from(lines.join('\n'), 'utf8'));
   const head = Buffer.alloc(5);
   head.writeUInt8(kind, 0);
   head.writeUInt32LE(body.length, 1);
@@ -72,9 +75,11 @@ export function buildTrace(chunks: readonly RawChunk[], options: { version?: num
       const record = parse(chunk.lines[0]);
       Object.assign(entry, { firstSeq: record.seq, lastSeq: record.seq, firstT: record.t, lastT: record.t });
     }
-    if (chunk.kind === KIND.blobs) for (const line of chunk.lines) blobs[String(parse(line).sha256)] = offset;
+    if (chunk.kind === KIND.blobs && chunk.raw) {
+      for (let p = 0; p + 36 <= chunk.raw.length; p += 36 + chunk.raw.readUInt32LE(p + 32)) blobs[chunk.raw.toString('hex', p, p + 32)] = offset;
+    }
     entries.push(entry);
-    const bytes = chunkBytes(chunk.kind, chunk.lines);
+    const bytes = chunkBytes(chunk.kind, chunk.lines, chunk.raw);
     parts.push(bytes);
     offset += bytes.length;
   }

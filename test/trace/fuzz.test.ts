@@ -62,6 +62,13 @@ function mutateBytes(source: Buffer, r: ReturnType<typeof prng>): Buffer {
 function mutateJson(source: Buffer, r: ReturnType<typeof prng>): Buffer {
   const chunks = readChunks(source);
   const chunk = r.pick(chunks);
+  if (chunk.raw) {
+    // A blobs chunk is binary: change a byte, a length or a hash inside it.
+    const at = r.below(chunk.raw.length);
+    chunk.raw[at] = r.below(256);
+    if (r.below(4) === 0 && chunk.raw.length >= 36) chunk.raw.writeUInt32LE(r.pick([0, 1, 0xffffffff, chunk.raw.length, r.next()]), 32);
+    return buildTrace(chunks);
+  }
   const line = r.below(chunk.lines.length);
   let text = chunk.lines[line]!;
   switch (r.below(4)) {

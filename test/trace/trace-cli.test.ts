@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../emu/events/canonical.js';
 import { TraceReader } from '../../emu/trace/format.js';
 import { haveTools } from '../support/require-tool.js';
 
@@ -120,8 +121,8 @@ describe('myriad-emu trace commands', () => {
     expect(events[0]!.seq).toBeLessThan(full.index.events);
     expect(events.at(-1)!.seq).toBeGreaterThanOrEqual(400);
     expect(reader.index.events).toBeLessThan(full.index.events);
-    const original = new Map([...full.events()].map((e) => [e.seq, JSON.stringify(e, (_k, v) => (v instanceof Uint8Array ? [...v] : v))]));
-    for (const e of events) expect(JSON.stringify(e, (_k, v) => (v instanceof Uint8Array ? [...v] : v))).toBe(original.get(e.seq));
+    const original = new Map([...full.events()].map((e) => [e.seq, canonicalJson(e)]));
+    for (const e of events) expect(canonicalJson(e)).toBe(original.get(e.seq));
     reader.close();
     full.close();
     expect(run('replay', out)).toMatchObject({ code: 0, out: expect.stringContaining('re-derived identically') });
