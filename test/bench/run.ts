@@ -158,8 +158,23 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   const saved = JSON.parse(readFileSync(join(folder, 'trace.json'), 'utf8')) as { results: { details?: { median: number } }[] };
   const med = (i: number, ops: number) => (saved.results[i]?.details?.median ?? 1 / ops) * 1000;
   const [plainMs, recordMs, replayMs] = [med(0, plain!.ops), med(1, recording!.ops), med(2, replaying!.ops)];
+  // benny runs each case in its own batch; runs that alternate (A, B, A, B...) in one process
+  // see the same JIT and heap state and show more of the cost. The target is judged on both.
+  const alternating = { plain: [] as number[], recorded: [] as number[] };
+  for (let i = 0; i < 60; i++) {
+    let t = performance.now();
+    await bootAndEcho(null);
+    alternating.plain.push(performance.now() - t);
+    t = performance.now();
+    await bootAndEcho(join(scratch, 'again.myrtrace'));
+    alternating.recorded.push(performance.now() - t);
+  }
+  const middle = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+  const [abPlain, abRecord] = [middle(alternating.plain), middle(alternating.recorded)];
   const overhead = (recordMs / plainMs - 1) * 100;
-  summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (median wall)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
+  const abOverhead = (abRecord / abPlain - 1) * 100;
+  summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (benny medians)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
+  summary.push({ name: 'recording overhead, same scenario, 60 alternating pairs (medians)', value: abOverhead, unit: `% (${abPlain.toFixed(1)} -> ${abRecord.toFixed(1)} ms)`, target: '<= 15', pass: abOverhead <= 15 });
   summary.push({ name: 'replay of that trace vs recording it (median wall)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '<= recording', pass: replayMs <= recordMs });
 
   const boot = join(scratch, 'boot.myrtrace');
@@ -172,11 +187,11 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   await longTrace(long, 1_000_000);
   const recordSeconds = (performance.now() - t0) / 1000;
   const reader = TraceReader.open(long);
-  const middle = Math.floor(reader.index.events / 2);
+  const half = Math.floor(reader.index.events / 2);
   const seeks: number[] = [];
   for (let i = 0; i < 5; i++) {
     const t = performance.now();
-    const result = replayTrace(reader, { near: middle, until: middle });
+    const result = replayTrace(reader, { near: half, until: half });
     if (!result.ok) throw new Error('seek diverged');
     seeks.push(performance.now() - t);
   }
