@@ -181,7 +181,12 @@ export function statCommand(args: string[], print: Print): number {
       since = t;
     };
     for (const event of reader.events()) {
-      first ??= event.t;
+      if (first === null) {
+        first = event.t;
+        since = event.t;
+        // A trimmed trace begins in the middle of a run; its first phase is whatever that was.
+        if (event.seq > 0) phase = 'before the first change';
+      }
       kinds.set(event.kind, (kinds.get(event.kind) ?? 0) + 1);
       if (event.kind === 'usb.transfer.done' || event.kind === 'usb.control.done') {
         const endpoint = event.kind === 'usb.transfer.done' ? event.endpoint : 0;
