@@ -119,7 +119,8 @@ export interface TraceWriterOptions {
 
 /**
  * Records a stick into a trace file. Attach it before the stick's first input (Hub.plug's
- * `attach` option): it takes the first snapshot there, then one every `snapshotEvery` events.
+ * `attach` option). A stick that has already run gets a snapshot there; after that, one comes
+ * every `snapshotEvery` events.
  */
 export class TraceWriter {
   private readonly fd: number;
@@ -128,8 +129,6 @@ export class TraceWriter {
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
-  /** Every payload already in a blobs chunk (written or on its way). */
-  private readonly stored = new Set<string>();
   private readonly recent = new Map<string, { hash: string; bytes: Uint8Array }>();
   private recentBytes = 0;
   private lines: string[] = [];
@@ -233,7 +232,7 @@ export class TraceWriter {
     const seen = this.recent.get(key);
     if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.hash;
     const hash = sha256(bytes);
-    if (!this.stored.has(hash) && !this.pendingBlobs.has(hash)) {
+    if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
       this.pendingBlobs.set(hash, bytes.slice());
       this.pendingBlobBytes += bytes.length;
       // Blobs may go to disk before the events that use them; the index finds them either way.
@@ -261,20 +260,16 @@ export class TraceWriter {
     if (this.pendingBlobs.size === 0) return;
     const body = Buffer.allocUnsafe(this.pendingBlobBytes + this.pendingBlobs.size * 36);
     let at = 0;
-    const hashes: string[] = [];
     for (const [hash, data] of this.pendingBlobs) {
       body.write(hash, at, 32, 'hex');
       body.writeUInt32LE(data.length, at + 32);
       body.set(data, at + 36);
       at += 36 + data.length;
-      hashes.push(hash);
-      this.stored.add(hash);
+      this.blobOffsets[hash] = this.offset; // where the chunk is about to go
     }
     this.pendingBlobs = new Map();
     this.pendingBlobBytes = 0;
-    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }, (offset) => {
-      for (const hash of hashes) this.blobOffsets[hash] = offset;
-    });
+    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
   }
 
   private flushEvents(): void {
@@ -287,7 +282,7 @@ export class TraceWriter {
   }
 
   /** Compresses a chunk and appends it to the file. */
-  private chunk(kind: number, content: readonly string[] | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>, written?: (offset: number) => void): void {
+  private chunk(kind: number, content: readonly string[] | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
     const text = Array.isArray(content) ? Buffer.from(content.join('\n'), 'utf8') : (content as Buffer);
     // Level 1: recording must cost little wall time; the ratio is close to the default level's.
     // (Compressing on the thread pool instead was measured slower: the hand-off costs more.)
@@ -296,7 +291,6 @@ export class TraceWriter {
     head.writeUInt8(kind, 0);
     head.writeUInt32LE(body.length, 1);
     if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });
-    written?.(this.offset);
     this.write(head);
     this.write(body);
   }
@@ -322,12 +316,7 @@ export class TraceWriter {
       endT: this.last?.t ?? this.stick?.now ?? 0,
     };
     const at = this.offset;
-    const body = gzipSync(Buffer.from(JSON.stringify(index), 'utf8'), { level: 1 });
-    const head = Buffer.alloc(5);
-    head.writeUInt8(Chunk.INDEX, 0);
-    head.writeUInt32LE(body.length, 1);
-    this.write(head);
-    this.write(body);
+    this.chunk(Chunk.INDEX, [JSON.stringify(index)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(at % 0x100000000, 0);
     trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
@@ -535,7 +524,7 @@ export class TraceReader {
   }
 
   /** The last snapshot taken at or before event `seq`, or null when there is none. */
-  snapshotAtOrBefore(seq: number): { seq: number; t: number; snapshot: StickSnapshot } | null {
+  snapshotAtOrBefore(seq: number): { seq: number; t: number; snapshot: StickSnapshot; offset: number } | null {
     let best: ChunkEntry | null = null;
     for (const c of this.index.chunks) if (c.kind === Chunk.SNAPSHOT && c.firstSeq <= seq && (!best || c.firstSeq >= best.firstSeq)) best = c;
     if (!best) return null;
@@ -543,6 +532,6 @@ export class TraceReader {
     if (kind !== Chunk.SNAPSHOT || lines.length !== 1) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
     const record = this.decode(this.parse(lines[0]!, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };
     if (record?.snapshot?.format !== 'myriad-stick-snapshot' || record.snapshot.seq !== record.seq) this.fail(best.offset, 'the snapshot is not a machine snapshot');
-    return record;
+    return { seq: record.seq, t: record.t, snapshot: record.snapshot, offset: best.offset };
   }
 }

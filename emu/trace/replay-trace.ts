@@ -38,7 +38,7 @@ export function restoreFromTrace(reader: TraceReader, near?: number, leon?: Cont
     if (!fromStart && reader.index.events > 0) throw new TraceError(reader.path, 0, 'the trace neither begins at power-on nor holds a snapshot to start from');
     return { stick: new Stick({ model, chipId: BigInt(`0x${header.chipId}`), ...(leon ? { leon } : {}) }), seq: 0 };
   }
-  const offset = reader.index.chunks.find((c) => c.kind === Chunk.SNAPSHOT && c.firstSeq === found.seq)?.offset ?? 0;
+  const { offset } = found;
   if (found.snapshot.model !== header.model) throw new TraceError(reader.path, offset, `a snapshot of a ${found.snapshot.model} in a trace of a ${header.model}`);
   try {
     return { stick: Stick.restore(found.snapshot, leon ? { leon } : {}), seq: found.seq };
