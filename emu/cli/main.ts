@@ -25,8 +25,6 @@ import { link, LinkError } from '../toolchain/linker.js';
 import { writeExecutable } from '../toolchain/elf-writer.js';
 import { elfToMvcmd } from '../toolchain/mvcmd-writer.js';
 
-export { EXIT };
-
 const HELP: Record<string, string> = {
   '': `myriad-emu ${'$VERSION'}: an emulator of the Movidius Myriad VPU USB sticks
 
@@ -98,8 +96,9 @@ transaction of the session goes into the trace (docs/trace-format.md). Library u
 any run with Hub.plug({ attach: (stick) => writer.attach(stick) }).`,
   replay: `Usage: myriad-emu replay <trace>
 
-Restores the trace's first snapshot, re-executes the recorded inputs and compares every event
-the machine derives with the recorded one, with a progress bar. Exit 0 when all match; 1 at the
+Starts where the trace starts (power-on, or the first snapshot of a trimmed trace), re-executes
+the recorded inputs and compares every event the machine derives with the recorded one, with a
+progress bar. Exit 0 when all match; 1 at the
 first difference, printed as expected vs actual with the events before it and the machine's
 state (LEON registers included); 3 for a file that is not a valid trace.`,
   log: `Usage: myriad-emu log <trace> [--kind K]... [--endpoint EP] [--addr LO-HI] [--from-t T] [--to-t T] [--from N] [--to N]

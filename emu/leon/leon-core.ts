@@ -125,7 +125,7 @@ export class LeonCore implements ControlCore {
     const state = this.running ? 'running' : this.sleeping ? `sleeping (${cpu.halted})` : cpu.halted ? `halted (${cpu.describeHalt()})` : 'stopped';
     const lines = [
       `${this.name}: ${state}, ${cpu.instructions} instructions`,
-      `  pc=${hex(cpu.pc)} npc=${hex(cpu.npc)} psr=${hex(cpu.psr)} wim=${hex(cpu.wim)} tbr=${hex((cpu.tba | (cpu.tt << 4)) >>> 0)} y=${hex(cpu.y)}`,
+      `  pc=${hex(cpu.pc)} npc=${hex(cpu.npc)} psr=${hex(cpu.psr)} wim=${hex(cpu.wim)} tbr=${hex(cpu.tbr)} y=${hex(cpu.y)}`,
     ];
     for (const [bank, base] of [['g', 0], ['o', 8], ['l', 16], ['i', 24]] as const) {
       const regs: string[] = [];

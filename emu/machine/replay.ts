@@ -30,8 +30,6 @@ export interface ReplayOptions {
   /** How many matched events a divergence report shows. */
   readonly context?: number;
   readonly onProgress?: (checked: number) => void;
-  /** The chip id of the recorded stick. */
-  readonly chipId?: bigint;
   /**
    * Start from this machine (restored from a snapshot) instead of a fresh one; `recorded` then
    * begins at the snapshot's seq.
@@ -52,9 +50,7 @@ export interface ReplayOptions {
  * the replay with a report.
  */
 export function replay(model: ChipModel, recorded: Iterable<MachineEvent>, options: ReplayOptions = {}): ReplayResult {
-  const stick =
-    options.start ??
-    new Stick({ model, ...(options.leon ? { leon: options.leon } : {}), ...(options.chipId !== undefined ? { chipId: options.chipId } : {}) });
+  const stick = options.start ?? new Stick({ model, ...(options.leon ? { leon: options.leon } : {}) });
   const produced: MachineEvent[] = [];
   const expected: MachineEvent[] = [];
   const contextSize = options.context ?? 8;

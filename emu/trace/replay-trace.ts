@@ -10,7 +10,7 @@ import { findModel } from '../models/index.js';
 import { Chunk, TraceError, type TraceReader } from './format.js';
 
 export interface TraceReplayOptions {
-  /** Start from the last snapshot at or before this event (default: the trace's first snapshot). */
+  /** Start from the last snapshot at or before this event (default: where the trace starts). */
   readonly near?: number;
   /** Stop at the first input after this event (see ReplayOptions.until). */
   readonly until?: number;
