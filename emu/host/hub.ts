@@ -124,7 +124,8 @@ export class Hub {
   sleep(ms: number): Promise<void> {
     let timer!: Timer;
     const sleeping = new Promise<void>((resolve) => {
-      timer = { t: this.hostNow + Math.max(0, ms) * 1e6, order: this.timerOrder++, resolve };
+      // Virtual time is whole nanoseconds (traces store it so): a sleep rounds to the nearest one.
+      timer = { t: this.hostNow + Math.round(Math.max(0, ms) * 1e6), order: this.timerOrder++, resolve };
     });
     this.addTimer(timer);
     this.sleeping.set(sleeping, timer);
@@ -146,7 +147,7 @@ export class Hub {
 
   /** Waits (in virtual time) until `done()` holds or `timeoutMs` passed; returns done(). */
   async waitFor(done: () => boolean, timeoutMs: number, stepMs = 1): Promise<boolean> {
-    const deadline = this.hostNow + timeoutMs * 1e6;
+    const deadline = this.hostNow + Math.round(timeoutMs * 1e6);
     while (!done() && this.hostNow < deadline) await this.sleep(Math.min(stepMs, (deadline - this.hostNow) / 1e6));
     return done();
   }

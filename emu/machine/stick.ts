@@ -138,7 +138,6 @@ export class Stick {
     this.powered = true;
     this.halted = null;
     this.log.append({ kind: 'machine.power', on: true });
-    this.memory.clear();
     for (const device of this.devices.values()) device.reset();
     this.core?.reset();
     this.rom.powerOn();
@@ -153,6 +152,9 @@ export class Stick {
     this.usb.disconnect('unplugged');
     this.stopEverything();
     this.powered = false;
+    // RAM loses its contents without power. Clearing here rather than at power-on means a new
+    // stick (whose memory starts zeroed) does not pay for zeroing megabytes of it again.
+    this.memory.clear();
     this.log.append({ kind: 'machine.power', on: false });
   }
 

@@ -1,47 +1,47 @@
 /**
- * Trace files, format version 2 (docs/trace-format.md).
+ * Trace files, format version 3 (docs/trace-format.md).
  *
  *   "MYRTRACE" u32 version            magic
- *   chunk*                            u8 kind, u32 length, then `length` bytes of gzip(JSON lines)
+ *   chunk*                            u8 codec|kind, u32 length, `length` bytes of brotli or gzip
  *   u32 index offset low, u32 high, "MYRTEND\0"   trailer
  *
- * Chunk kinds: header, events, blobs (payloads stored once by SHA-256), snapshot (a whole
- * machine; memory pages are blobs too), index (where every chunk and blob is). Writing streams:
+ * Chunk kinds: header, events (binary records, event-codec.ts), blobs (payloads stored once by
+ * SHA-256), snapshot (a whole machine; memory pages are blobs too), index (where every chunk and
+ * blob is). Header, snapshot and index bodies are JSON. Writing streams:
  * chunks go to disk as they fill, so memory stays flat. Reading goes through the index, so a
  * reader can start at any snapshot without reading what comes before it.
  *
- * A trace may come from a stranger: every length is checked against the file, every gunzip has a
+ * A trace may come from a stranger: every length is checked against the file, every inflate has a
  * hard cap, every record against the schema, and every blob against its hash. Problems are
  * TraceErrors naming the byte offset.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import type { MachineEvent } from '../events/event.js';
 import type { Stick, StickSnapshot } from '../machine/stick.js';
-import { checkEvent, FIELDS } from './schema.js';
+import { EventDecoder, EventEncoder, RecordError, type BlobReference } from './event-codec.js';
+import { checkEvent } from './schema.js';
 
-/** The fields that hold byte arrays, by event kind (most kinds have none). */
-const BYTE_FIELDS = new Map(
-  Object.entries(FIELDS)
-    .map(([kind, fields]) => [kind, Object.keys(fields).filter((key) => fields[key]!.startsWith('bytes'))] as const)
-    .filter(([, keys]) => keys.length > 0),
-);
-
-export const TRACE_VERSION = 2;
+export const TRACE_VERSION = 3;
 const MAGIC = Buffer.from('MYRTRACE', 'latin1');
 const END = Buffer.from('MYRTEND\0', 'latin1');
 const TRAILER_BYTES = 16;
 export const Chunk = { HEADER: 1, EVENTS: 2, BLOBS: 3, SNAPSHOT: 4, INDEX: 5 } as const;
 /** Byte arrays at least this long are stored as blobs (shorter ones, such as XLink headers, inline). */
 const BLOB_MIN = 1024;
-/** An events chunk is flushed at this many bytes of JSON, or events. */
+/** An events chunk is flushed at this many bytes of records, or events. */
 const CHUNK_BYTES = 256 << 10;
 const CHUNK_EVENTS = 20_000;
 /** A blobs chunk is written once this many payload bytes wait (a single bigger payload gets its own). */
 const BLOB_CHUNK_BYTES = 16 << 20;
 /** Payloads kept to recognise repeats without hashing them again. */
 const RECENT_BYTES = 32 << 20;
+/** The high bit of a chunk's kind byte: set for a brotli body, clear for gzip. */
+const CODEC_BROTLI = 0x80;
+const CODEC_GZIP = 0;
+/** No chunk decompresses to more than this many times its size (deflate's limit is about 1032). */
+const MAX_EXPANSION = 1100;
 /** No chunk may decompress to more than this. */
 export const MAX_CHUNK_BYTES = 256 << 20;
 
@@ -131,10 +131,11 @@ export class TraceWriter {
   private pendingBlobBytes = 0;
   private readonly recent = new Map<string, { hash: string; bytes: Uint8Array }>();
   private recentBytes = 0;
-  private lines: string[] = [];
-  private bytes = 0;
-  private first: MachineEvent | null = null;
-  private last: MachineEvent | null = null;
+  private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blobName(bytes));
+  private firstSeq = 0;
+  private firstT = 0;
+  private lastSeq = 0;
+  private lastT = -1;
   private sinceSnapshot = 0;
   private header: TraceHeader | null = null;
   private stick: Stick | null = null;
@@ -166,7 +167,7 @@ export class TraceWriter {
       images: this.options.images ?? [],
       snapshotEvery: this.options.snapshotEvery ?? 100_000,
     };
-    this.chunk(Chunk.HEADER, [JSON.stringify(this.header)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.chunk(Chunk.HEADER, JSON.stringify(this.header), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
     // A machine that has done nothing yet is described by the header (model, chip id) alone.
     if (stick.log.length > 0 || stick.powered) this.snapshot();
     this.unsubscribe = stick.log.subscribe((event) => this.event(event));
@@ -177,14 +178,17 @@ export class TraceWriter {
 
   private event(event: MachineEvent): void {
     if (this.closed) return;
-    this.first ??= event;
-    this.last = event;
+    const records = this.records;
+    if (records.count === 0) {
+      this.firstSeq = event.seq;
+      this.firstT = event.t;
+    }
+    this.lastSeq = event.seq;
+    this.lastT = event.t;
     this.events++;
     this.sinceSnapshot++;
-    const line = JSON.stringify(this.encodeEvent(event));
-    this.lines.push(line);
-    this.bytes += line.length;
-    if (this.bytes >= CHUNK_BYTES || this.lines.length >= CHUNK_EVENTS) this.flushEvents();
+    records.add(event);
+    if (records.length >= CHUNK_BYTES || records.count >= CHUNK_EVENTS) this.flushEvents();
   }
 
   /** The machine as it is now (between inputs), as a snapshot chunk. */
@@ -194,20 +198,11 @@ export class TraceWriter {
     const snapshot = stick.snapshot();
     const record = JSON.stringify({ seq: snapshot.seq, t: stick.now, snapshot: this.encode(snapshot) });
     this.flushBlobs();
-    this.chunk(Chunk.SNAPSHOT, [record], { firstSeq: snapshot.seq, lastSeq: snapshot.seq, firstT: stick.now, lastT: stick.now });
+    this.chunk(Chunk.SNAPSHOT, record, { firstSeq: snapshot.seq, lastSeq: snapshot.seq, firstT: stick.now, lastT: stick.now });
     this.sinceSnapshot = 0;
   }
 
-  /** An event with its byte arrays encoded: one shallow copy, and only for kinds that carry bytes. */
-  private encodeEvent(event: MachineEvent): unknown {
-    const fields = BYTE_FIELDS.get(event.kind);
-    if (!fields) return event;
-    const out: Record<string, unknown> = { ...event };
-    for (const key of fields) if (out[key] instanceof Uint8Array) out[key] = this.encode(out[key]);
-    return out;
-  }
-
-  /** Byte arrays become inline base64, or references to blobs stored once. */
+  /** Snapshots: byte arrays become inline base64, or references to blobs stored once. */
   private encode(value: unknown): unknown {
     if (value instanceof Uint8Array) {
       if (value.length < BLOB_MIN) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
@@ -233,7 +228,8 @@ export class TraceWriter {
     if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.hash;
     const hash = sha256(bytes);
     if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
-      this.pendingBlobs.set(hash, bytes.slice());
+      // No copy: an event's byte arrays are its own and never change once logged.
+      this.pendingBlobs.set(hash, bytes);
       this.pendingBlobBytes += bytes.length;
       // Blobs may go to disk before the events that use them; the index finds them either way.
       if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
@@ -241,7 +237,7 @@ export class TraceWriter {
     // Remember it, within a fixed budget (oldest forgotten first).
     if (bytes.length <= RECENT_BYTES / 4) {
       if (seen) this.forget(key);
-      this.recent.set(key, { hash, bytes: this.pendingBlobs.get(hash) ?? bytes.slice() });
+      this.recent.set(key, { hash, bytes });
       this.recentBytes += bytes.length;
       while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as string);
     }
@@ -273,22 +269,26 @@ export class TraceWriter {
   }
 
   private flushEvents(): void {
-    if (this.lines.length === 0) return;
+    if (this.records.count === 0) return;
     this.flushBlobs(); // the blobs these events refer to come first
-    this.chunk(Chunk.EVENTS, this.lines, { firstSeq: this.first!.seq, lastSeq: this.last!.seq, firstT: this.first!.t, lastT: this.last!.t });
-    this.lines = [];
-    this.bytes = 0;
-    this.first = null;
+    this.chunk(Chunk.EVENTS, this.records.take(), { firstSeq: this.firstSeq, lastSeq: this.lastSeq, firstT: this.firstT, lastT: this.lastT });
   }
 
   /** Compresses a chunk and appends it to the file. */
-  private chunk(kind: number, content: readonly string[] | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
-    const text = Array.isArray(content) ? Buffer.from(content.join('\n'), 'utf8') : (content as Buffer);
-    // Level 1: recording must cost little wall time; the ratio is close to the default level's.
-    // (Compressing on the thread pool instead was measured slower: the hand-off costs more.)
-    const body = gzipSync(text, { level: 1 });
+  private chunk(kind: number, content: string | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
+    const text = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    // Brotli at quality 0: recording must cost little wall time, and it is several times faster
+    // than gzip at level 1 with a better ratio (test/bench/RESULTS.md). A reader holds at most
+    // MAX_EXPANSION times a chunk's size, so what brotli squeezes harder than that (long runs of
+    // zeros) is written as gzip, which never expands more than about 1032 times.
+    let body = brotliCompressSync(text, { params: { [zlib.BROTLI_PARAM_QUALITY]: 0, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length } });
+    let codec = CODEC_BROTLI;
+    if (body.length * (MAX_EXPANSION - 100) < text.length) {
+      body = gzipSync(text, { level: 1 });
+      codec = CODEC_GZIP;
+    }
     const head = Buffer.alloc(5);
-    head.writeUInt8(kind, 0);
+    head.writeUInt8(codec | kind, 0);
     head.writeUInt32LE(body.length, 1);
     if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });
     this.write(head);
@@ -313,10 +313,10 @@ export class TraceWriter {
       chunks: this.chunks,
       blobs: this.blobOffsets,
       events: this.events,
-      endT: this.last?.t ?? this.stick?.now ?? 0,
+      endT: this.lastT >= 0 ? this.lastT : (this.stick?.now ?? 0),
     };
     const at = this.offset;
-    this.chunk(Chunk.INDEX, [JSON.stringify(index)], { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.chunk(Chunk.INDEX, JSON.stringify(index), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(at % 0x100000000, 0);
     trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
@@ -396,9 +396,9 @@ export class TraceReader {
     if (!trailer.subarray(8).equals(END)) this.fail(this.size - TRAILER_BYTES, 'no trailer: the trace is truncated or was not closed');
     const at = trailer.readUInt32LE(0) + trailer.readUInt32LE(4) * 0x100000000;
     if (at < 12 || at >= this.size - TRAILER_BYTES) this.fail(this.size - TRAILER_BYTES, `the index offset ${at} is outside the file`);
-    const [kind, lines] = this.readChunk(at);
-    if (kind !== Chunk.INDEX || lines.length !== 1) this.fail(at, 'the trailer does not point at an index chunk');
-    const index = this.parse(lines[0]!, at) as TraceIndex;
+    const [kind, text] = this.readJsonChunk(at);
+    if (kind !== Chunk.INDEX) this.fail(at, 'the trailer does not point at an index chunk');
+    const index = this.parse(text, at) as TraceIndex;
     this.checkIndex(index, at);
     return index;
   }
@@ -427,24 +427,26 @@ export class TraceReader {
     }
   }
 
-  /** A chunk's kind and its JSON lines, gunzipped under the cap. */
-  private readChunk(offset: number): [number, string[]] {
+  /** A chunk's kind and its JSON text, gunzipped under the cap. */
+  private readJsonChunk(offset: number): [number, string] {
     const [kind, raw] = this.readRawChunk(offset);
-    const text = raw.toString('utf8');
-    return [kind, text.length === 0 ? [] : text.split('\n')];
+    return [kind, raw.toString('utf8')];
   }
 
-  /** A chunk's kind and its gunzipped bytes. */
+  /** A chunk's kind and its decompressed bytes. */
   private readRawChunk(offset: number): [number, Buffer] {
     const head = this.readAt(offset, 5);
-    const kind = head.readUInt8(0);
+    const codec = head.readUInt8(0) & CODEC_BROTLI;
+    const kind = head.readUInt8(0) & ~CODEC_BROTLI;
     const length = head.readUInt32LE(1);
     if (!Object.values(Chunk).includes(kind as 1)) this.fail(offset, `unknown chunk kind ${kind}`);
     if (offset + 5 + length > this.size) this.fail(offset, `a chunk of ${length} bytes runs past the end of the file`);
     try {
-      // Deflate expands at most about 1032 times: a chunk can never make us hold more than 1100
-      // times its size on disk, and never more than the absolute cap.
-      return [kind, gunzipSync(this.readAt(offset + 5, length), { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * 1100)) })];
+      // No chunk makes us hold more than MAX_EXPANSION times its size on disk (writers never
+      // write one that expands more), and never more than the absolute cap.
+      const body = this.readAt(offset + 5, length);
+      const options = { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * MAX_EXPANSION)) };
+      return [kind, codec === CODEC_BROTLI ? brotliDecompressSync(body, options) : gunzipSync(body, options)];
     } catch (error) {
       this.fail(offset, `the chunk does not decompress (${(error as Error).message})`);
     }
@@ -509,10 +511,22 @@ export class TraceReader {
     let expected: number | null = null;
     for (const c of this.index.chunks) {
       if (c.kind !== Chunk.EVENTS || c.lastSeq < fromSeq) continue;
-      const [kind, lines] = this.readChunk(c.offset);
+      const [kind, raw] = this.readRawChunk(c.offset);
       if (kind !== Chunk.EVENTS) this.fail(c.offset, 'the index names an events chunk that is not one');
-      for (const line of lines) {
-        const event = this.decode(this.parse(line, c.offset), c.offset);
+      const records = new EventDecoder(raw);
+      for (;;) {
+        let event: Record<string, unknown> | null;
+        try {
+          event = records.next();
+        } catch (error) {
+          if (error instanceof RecordError) this.fail(c.offset, `${error.message} (byte ${error.at} of the uncompressed chunk)`);
+          throw error;
+        }
+        if (event === null) break;
+        for (const key in event) {
+          const value = event[key] as BlobReference | null;
+          if (value !== null && typeof value === 'object' && '$blob' in value) event[key] = this.blob(value.$blob, c.offset);
+        }
         const problem = checkEvent(event);
         if (problem) this.fail(c.offset, problem);
         const e = event as MachineEvent;
@@ -528,9 +542,9 @@ export class TraceReader {
     let best: ChunkEntry | null = null;
     for (const c of this.index.chunks) if (c.kind === Chunk.SNAPSHOT && c.firstSeq <= seq && (!best || c.firstSeq >= best.firstSeq)) best = c;
     if (!best) return null;
-    const [kind, lines] = this.readChunk(best.offset);
-    if (kind !== Chunk.SNAPSHOT || lines.length !== 1) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
-    const record = this.decode(this.parse(lines[0]!, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };
+    const [kind, text] = this.readJsonChunk(best.offset);
+    if (kind !== Chunk.SNAPSHOT) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
+    const record = this.decode(this.parse(text, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };
     if (record?.snapshot?.format !== 'myriad-stick-snapshot' || record.snapshot.seq !== record.seq) this.fail(best.offset, 'the snapshot is not a machine snapshot');
     return { seq: record.seq, t: record.t, snapshot: record.snapshot, offset: best.offset };
   }

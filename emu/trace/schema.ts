@@ -1,6 +1,10 @@
 import type { EventKind } from '../events/event.js';
 
-/** The fields of every event kind: what a trace reader accepts (anything else is an error). */
+/**
+ * The fields of every event kind: what a trace reader accepts (anything else is an error). The
+ * order is part of the trace format: kinds are numbered in this order (EVENT_KINDS), and an
+ * events record holds its fields in this order. Add new kinds and fields at the end.
+ */
 export const FIELDS: Record<EventKind, Record<string, 'number' | 'string' | 'boolean' | 'bytes' | 'bytes?'>> = {
   'host.plug': {},
   'host.unplug': {},
@@ -31,13 +35,19 @@ export const FIELDS: Record<EventKind, Record<string, 'number' | 'string' | 'boo
   'core.halt': { core: 'string', pc: 'number', reason: 'string' },
 };
 
+/**
+ * Kind codes in trace files: a kind's position in this list. The list only ever grows at the
+ * end, since recorded traces hold these numbers.
+ */
+export const EVENT_KINDS: readonly EventKind[] = Object.keys(FIELDS) as EventKind[];
+
 /** Why a parsed value is not an event of this format, or null when it is. */
 export function checkEvent(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'an event must be a JSON object';
   const e = value as Record<string, unknown>;
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 0) return 'seq must be a non-negative integer';
   // Virtual nanoseconds: up to 2^53 (104 days), so every time has an exact value.
-  if (typeof e.t !== 'number' || !Number.isFinite(e.t) || e.t < 0 || e.t > Number.MAX_SAFE_INTEGER) return 't must be a number of nanoseconds from 0 to 2^53';
+  if (!Number.isSafeInteger(e.t) || (e.t as number) < 0) return 't must be a whole number of nanoseconds from 0 to 2^53';
   if (typeof e.kind !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, e.kind)) return `unknown event kind ${JSON.stringify(e.kind)}`;
   const fields = FIELDS[e.kind as EventKind];
   for (const key of Object.keys(e)) {

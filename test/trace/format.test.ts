@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { hashEvents } from '../../emu/events/canonical.js';
 import type { MachineEvent } from '../../emu/events/event.js';
@@ -11,7 +11,8 @@ import { XLinkClient } from '../../emu/host/xlink.js';
 import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { Chunk, imageHash, TraceError, TraceReader, TraceWriter } from '../../emu/trace/format.js';
 import { replayTrace } from '../../emu/trace/replay-trace.js';
-import { buildTrace, KIND, readChunks, type RawChunk } from '../support/trace-builder.js';
+import { EVENT_KINDS } from '../../emu/trace/schema.js';
+import { buildTrace, encodeRecords, KIND, readChunks, type RawChunk } from '../support/trace-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'myriad-format-'));
 const VSC = readFileSync(new URL('../../firmware-stubs/vsc/vsc-ma2485.mvcmd', import.meta.url));
@@ -37,12 +38,12 @@ async function record(file: string, options: { snapshotEvery?: number; echoes?: 
   return port.recorder!.events;
 }
 
-describe('trace files, format 2', () => {
+describe('trace files, format 3', () => {
   it('round-trip: every event comes back as recorded, and the trace replays from its first snapshot', async () => {
     const file = join(dir, 'round.myrtrace');
     const events = await record(file, { echoes: 3 });
     const reader = TraceReader.open(file);
-    expect(reader.header).toMatchObject({ format: 'myriad-trace', version: 2, model: 'ma2485', chipId: '0d2c3b4a59687f80', level: 'default' });
+    expect(reader.header).toMatchObject({ format: 'myriad-trace', version: 3, model: 'ma2485', chipId: '0d2c3b4a59687f80', level: 'default' });
     expect(reader.header.images).toEqual([imageHash(VSC)]);
     const back = [...reader.events()];
     expect(back.length).toBe(events.length);
@@ -50,6 +51,28 @@ describe('trace files, format 2', () => {
     const replayed = replayTrace(reader);
     expect(replayed.divergence).toBeNull();
     expect(replayed.events).toBe(events.length);
+    reader.close();
+  });
+
+  it('a payload that compresses past what a reader accepts is stored as gzip, and reads back', async () => {
+    // 8 MiB of zeros: brotli makes a few bytes of it, more than the 1100-fold expansion a
+    // reader allows, so the writer falls back to gzip for that chunk.
+    const file = join(dir, 'zeros.myrtrace');
+    const writer = new TraceWriter(file, { emulator: 'test' });
+    const hub = new Hub();
+    hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
+    await hub.sleep(300);
+    const [rom] = await hub.usb.getDevices();
+    await rom!.open();
+    await rom!.claimInterface(0);
+    await rom!.transferOut(1, new Uint8Array(8 << 20)).catch(() => undefined);
+    writer.close();
+    const reader = TraceReader.open(file);
+    const codecs = reader.index.chunks.map((c) => readFileSync(file)[c.offset]! & 0x80 ? 'brotli' : 'gzip');
+    expect(codecs[reader.index.chunks.findIndex((c) => c.kind === Chunk.BLOBS)]).toBe('gzip');
+    expect(codecs.filter((c) => c === 'brotli').length).toBeGreaterThan(0);
+    const upload = [...reader.events()].find((e) => e.kind === 'host.transfer' && e.endpoint === 1);
+    expect(upload?.kind === 'host.transfer' && upload.data?.length).toBe(8 << 20);
     reader.close();
   });
 
@@ -136,12 +159,17 @@ describe('trace files from strangers', () => {
     }
     return 'no error';
   };
-  /** The reference trace with its first events chunk replaced by one line. */
-  const withEventLine = (line: string) => {
+  /** The reference trace with its first events chunk replaced by these records. */
+  const withRecords = (records: Buffer) => {
     const copy = chunks.map((c) => ({ ...c, lines: [...c.lines] }));
-    copy.find((c) => c.kind === KIND.events)!.lines = [line];
+    const events = copy.find((c) => c.kind === KIND.events)!;
+    events.lines = ['{"seq":0,"t":0}'];
+    events.raw = records;
     return buildTrace(copy, { index: (i) => i });
   };
+  /** Records of one event, from its JSON (byte arrays as {"$bytes"} or {"$blob"}). */
+  const record1 = (event: object) => encodeRecords([JSON.stringify({ seq: 0, t: 0, ...event })]);
+  const code = (kind: string) => EVENT_KINDS.indexOf(kind as never);
 
   it('records a reference trace', async () => {
     await record(good, { snapshotEvery: 50 });
@@ -162,15 +190,41 @@ describe('trace files from strangers', () => {
   });
 
   it.each([
-    ['broken JSON', '{"seq":0,', /not JSON/],
-    ['an unknown kind', '{"kind":"host.dance","seq":0,"t":0}', /unknown event kind "host.dance"/],
-    ['a wrong field type', '{"id":"x","kind":"host.cancel","seq":0,"t":0}', /host.cancel.id must be number/],
-    ['bytes that are not bytes', '{"data":null,"id":1,"kind":"host.control","seq":0,"setup":"xx","t":0}', /setup must be bytes/],
-    ['a negative IN length', '{"data":null,"endpoint":129,"id":1,"kind":"host.transfer","length":-4,"seq":0,"t":0}', /length must be an unsigned 32-bit integer/],
-    ['an endpoint out of range', '{"data":null,"endpoint":300,"id":1,"kind":"host.transfer","length":4,"seq":0,"t":0}', /endpoint must be an integer from 0 to 255/],
-    ['a blob the trace lacks', `{"data":{"$blob":"${'cd'.repeat(32)}"},"endpoint":1,"id":1,"kind":"host.transfer","length":64,"seq":0,"t":0}`, /refers to blob cdcdcdcd/],
-  ])('a corrupt event (%s) is a TraceError naming the chunk byte', (_name, line, message) => {
-    expect(failure(write('bad-event.myrtrace', withEventLine(line)))).toMatch(new RegExp(`byte \\d+: .*${message.source}`));
+    ['a record cut off', () => record1({ kind: 'host.cancel', id: 300 }).subarray(0, 4), /a record is cut off at the end of the chunk/],
+    ['an unknown kind code', () => Buffer.from([200, 0, 0]), /unknown event kind code 200 \(byte 0 of the uncompressed chunk\)/],
+    ['a number longer than 53 bits', () => Buffer.from([code('host.cancel'), 0, 0, ...Array(9).fill(0xff), 1]), /a number longer than 53 bits/],
+    ['a string the chunk never defined', () => Buffer.from([code('console.line'), 0, 0, 5]), /console.line.device refers to string 5; the chunk has defined 0/],
+    ['a byte-array tag that is not one', () => Buffer.from([code('host.control'), 0, 0, 1, 7]), /host.control.setup has byte-array tag 7/],
+    ['bytes past the chunk', () => Buffer.from([code('host.control'), 0, 0, 1, 1, 0xe8, 0x07, 1, 2]), /host.control.setup claims 1000 bytes, more than the chunk has left/],
+    ['a boolean that is 2', () => Buffer.from([code('irq'), 0, 0, 3, 2]), /irq.active is 2, not a boolean/],
+    ['a setup packet of 4 bytes', () => record1({ kind: 'host.control', id: 1, setup: { $bytes: 'AAAAAA==' }, data: null }), /host.control.setup must be 8 bytes/],
+    ['bytes that are null', () => record1({ kind: 'host.control', id: 1, setup: null, data: null }), /host.control.setup must be bytes/],
+    ['an IN length past 32 bits', () => record1({ kind: 'host.transfer', id: 1, endpoint: 129, length: 2 ** 33, data: null }), /length must be an unsigned 32-bit integer/],
+    ['an endpoint out of range', () => record1({ kind: 'host.transfer', id: 1, endpoint: 300, length: 4, data: null }), /endpoint must be an integer from 0 to 255/],
+    ['a blob the trace lacks', () => record1({ kind: 'host.transfer', id: 1, endpoint: 1, length: 64, data: { $blob: 'cd'.repeat(32) } }), /refers to blob cdcdcdcd/],
+    ['a gap in seq', () => encodeRecords([{ seq: 0, t: 0, kind: 'host.reset' }, { seq: 2, t: 0, kind: 'host.reset' }].map((e) => JSON.stringify(e))), /event seq 2 where 1 was expected/],
+    ['a time before zero', () => encodeRecords([{ seq: 0, t: 5, kind: 'host.reset' }, { seq: 1, t: -1, kind: 'host.reset' }].map((e) => JSON.stringify(e))), /t must be a whole number of nanoseconds/],
+  ])('a corrupt event (%s) is a TraceError naming the chunk byte', (_name, records, message) => {
+    expect(failure(write('bad-event.myrtrace', withRecords(records())))).toMatch(new RegExp(`byte \\d+: .*${message.source}`));
+  });
+
+  it('the builder, written from the document, reads the writer’s records back exactly', async () => {
+    const reader = TraceReader.open(good);
+    const fromDocument = chunks.filter((c) => c.kind === KIND.events).flatMap((c) => c.lines.map((line) => JSON.parse(line)));
+    const fromReader = [...reader.events()];
+    expect(fromDocument.length).toBe(fromReader.length);
+    for (let i = 0; i < fromReader.length; i++) {
+      const event = fromReader[i]! as unknown as Record<string, unknown>;
+      const line = fromDocument[i]!;
+      for (const key of Object.keys(event)) {
+        const value = event[key];
+        if (value instanceof Uint8Array) {
+          const bytes = '$bytes' in line[key] ? Buffer.from(line[key].$bytes, 'base64') : reader.blob(line[key].$blob);
+          expect(Buffer.compare(bytes, value)).toBe(0);
+        } else expect(line[key]).toEqual(value);
+      }
+    }
+    reader.close();
   });
 
   it('a blob whose bytes do not match its hash is refused', () => {
@@ -186,20 +240,31 @@ describe('trace files from strangers', () => {
     expect(failure(write('long-blob.myrtrace', buildTrace(copy)))).toMatch(/claims 4294967280 bytes, more than its chunk holds/);
   });
 
-  it('a gzip bomb stops at the cap', () => {
-    // 64 MiB of spaces gzip to about 64 KiB; the reader here may hold at most 8 MiB per chunk.
-    const bomb = gzipSync(Buffer.alloc(64 << 20, 0x20));
+  /** A trace whose one events chunk is `body` (kind byte `kindByte`), behind a valid index. */
+  const bombTrace = (kindByte: number, body: Buffer) => {
     const file = readFileSync(good);
-    const out = Buffer.concat([file.subarray(0, 12), Buffer.from([KIND.events, ...new Uint8Array(new Uint32Array([bomb.length]).buffer)]), bomb]);
-    // Point an index at the bomb: header chunk, then the bomb as an events chunk.
+    const out = Buffer.concat([file.subarray(0, 12), Buffer.from([kindByte, ...new Uint8Array(new Uint32Array([body.length]).buffer)]), body]);
     const index = { header: JSON.parse(chunks[0]!.lines[0]!), chunks: [{ kind: 2, offset: 12, firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }], blobs: {}, events: 1, endT: 0 };
     const indexChunk = gzipSync(Buffer.from(JSON.stringify(index)));
     const trailer = Buffer.alloc(16);
     trailer.writeUInt32LE(out.length, 0);
     trailer.write('MYRTEND\0', 8, 'latin1');
-    const bytes = Buffer.concat([out, Buffer.from([KIND.index, ...new Uint8Array(new Uint32Array([indexChunk.length]).buffer)]), indexChunk, trailer]);
+    return Buffer.concat([out, Buffer.from([KIND.index, ...new Uint8Array(new Uint32Array([indexChunk.length]).buffer)]), indexChunk, trailer]);
+  };
+
+  it('a gzip bomb stops at the cap', () => {
+    // 64 MiB of spaces gzip to about 64 KiB; the reader here may hold at most 8 MiB per chunk.
+    const bytes = bombTrace(KIND.events, gzipSync(Buffer.alloc(64 << 20, 0x20)));
     const before = process.memoryUsage().arrayBuffers;
     expect(failure(write('bomb.myrtrace', bytes), 8 << 20)).toMatch(/byte 12: the chunk does not decompress .*(larger|buffer)/i);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 << 20);
+  });
+
+  it('a brotli bomb stops at 1100 times its size, under the default cap', () => {
+    // 64 MiB of zeros are a few dozen bytes of brotli: far past what an honest chunk expands to.
+    const bytes = bombTrace(0x80 | KIND.events, brotliCompressSync(Buffer.alloc(64 << 20)));
+    const before = process.memoryUsage().arrayBuffers;
+    expect(failure(write('brotli-bomb.myrtrace', bytes))).toMatch(/byte 12: the chunk does not decompress .*(larger|buffer)/i);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 << 20);
   });
 

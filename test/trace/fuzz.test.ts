@@ -1,6 +1,6 @@
 /**
- * Mutation fuzzing of the trace reader: golden traces, mutated as bytes and as the JSON inside
- * their chunks, must only ever give TraceErrors: no other exception, no hang, no memory growth.
+ * Mutation fuzzing of the trace reader: golden traces, mutated as bytes, and inside their chunks
+ * as JSON (header, snapshot) or as binary records (events, blobs), must only ever give TraceErrors: no other exception, no hang, no memory growth.
  * FUZZ_TRACES sets the number of files (10 000 by default, which CI runs).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { TraceError, TraceReader } from '../../emu/trace/format.js';
 import { PcapWriter } from '../../emu/trace/pcap.js';
 import { tracesDir } from '../../emu/trace/golden.js';
-import { buildTrace, readChunks } from '../support/trace-builder.js';
+import { buildTrace, encodeRecords, KIND, readChunks } from '../support/trace-builder.js';
 
 const COUNT = Number(process.env.FUZZ_TRACES ?? 10_000);
 const dir = mkdtempSync(join(tmpdir(), 'myriad-fuzz-'));
@@ -58,8 +58,8 @@ function mutateBytes(source: Buffer, r: ReturnType<typeof prng>): Buffer {
   }
 }
 
-/** Mutates the JSON inside one chunk and rebuilds a well-formed container around it. */
-function mutateJson(source: Buffer, r: ReturnType<typeof prng>): Buffer {
+/** Mutates the inside of one chunk and rebuilds a well-formed container around it. */
+function mutateChunk(source: Buffer, r: ReturnType<typeof prng>): Buffer {
   const chunks = readChunks(source);
   const chunk = r.pick(chunks);
   if (chunk.raw) {
@@ -67,6 +67,27 @@ function mutateJson(source: Buffer, r: ReturnType<typeof prng>): Buffer {
     const at = r.below(chunk.raw.length);
     chunk.raw[at] = r.below(256);
     if (r.below(4) === 0 && chunk.raw.length >= 36) chunk.raw.writeUInt32LE(r.pick([0, 1, 0xffffffff, chunk.raw.length, r.next()]), 32);
+    return buildTrace(chunks);
+  }
+  if (chunk.kind === KIND.events) {
+    // Binary records: bytes changed (kind codes, varints, tags, string references), inserted,
+    // deleted, or the body cut short.
+    let raw = encodeRecords(chunk.lines);
+    const at = r.below(raw.length);
+    switch (r.below(4)) {
+      case 0:
+        for (let i = 1 + r.below(3); i > 0; i--) raw[r.below(raw.length)] = r.pick([0, 1, 2, 0x7f, 0x80, 0xff, r.below(256)]);
+        break;
+      case 1:
+        raw = Buffer.concat([raw.subarray(0, at), Buffer.from([r.below(256), r.below(256)].slice(0, 1 + r.below(2))), raw.subarray(at)]);
+        break;
+      case 2:
+        raw = Buffer.concat([raw.subarray(0, at), raw.subarray(at + 1 + r.below(8))]);
+        break;
+      default:
+        raw = raw.subarray(0, at);
+    }
+    chunk.raw = raw;
     return buildTrace(chunks);
   }
   const line = r.below(chunk.lines.length);
@@ -131,7 +152,7 @@ describe('trace reader under mutation', () => {
     for (let i = 0; i < COUNT; i++) {
       // The small trace most of the time: it is the cheapest to read whole.
       const source = sources[r.below(10) < 7 ? 0 : 1 + r.below(2)]!;
-      const mutant = r.below(2) === 0 ? mutateBytes(source, r) : mutateJson(source, r);
+      const mutant = r.below(2) === 0 ? mutateBytes(source, r) : mutateChunk(source, r);
       writeFileSync(path, mutant);
       try {
         readEverything(path);
