@@ -18,6 +18,7 @@ import { XLinkClient } from '../host/xlink.js';
 import type { EmulatedUSBDevice } from '../host/webusb.js';
 import { ProgressBar } from './progress.js';
 import { EXIT, InputError, UsageError } from './errors.js';
+import { SERVE_HELP, serveCommand } from './serve-command.js';
 import { exportCommand, logCommand, replayCommand, seekCommand, statCommand, trimCommand } from './trace-commands.js';
 import { ObjectError, parseObject } from '../toolchain/elf-object.js';
 import { LayoutError, parseLayout } from '../toolchain/layout-file.js';
@@ -34,6 +35,7 @@ Commands:
   info <image.mvcmd>      list the records of an MA2x boot image
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   record <trace> <image>  boot (and optionally talk XLink) while recording a trace
+  serve --usbredir PORT   export emulated sticks to real hosts (QEMU usb-redir)
   replay <trace>          re-execute a recorded trace and check every event
   log <trace>             the events of a trace, in words, filtered
   stat <trace>            counts, bytes per endpoint, time per phase
@@ -122,6 +124,7 @@ and the memory ranges asked for as hex.`,
 
 Re-executes the trace and writes a new one that begins with a snapshot at the first input at or
 after event N and ends before the first input after event M; it replays on its own.`,
+  serve: SERVE_HELP,
   export: `Usage: myriad-emu export --pcap <trace> -o <out.pcap>
 
 Writes the USB traffic as a pcap file with link type 220 (Linux usbmon, 64-byte header), as
@@ -171,6 +174,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return linkCommand(rest, print);
       case 'mvcmd':
         return mvcmdCommand(rest, print);
+      case 'serve':
+        return await serveCommand(rest, print);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -1,0 +1,80 @@
+/**
+ * `myriad-emu serve`: emulated sticks for real hosts, one per --usbredir address, until the
+ * process is interrupted. Loopback unless the user names another address.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_CHIP_ID, Stick } from '../machine/stick.js';
+import { findModel } from '../models/index.js';
+import { UsbredirServer } from '../serve/usbredir-server.js';
+import { TraceWriter } from '../trace/format.js';
+import { EXIT, UsageError, type Print } from './errors.js';
+
+export const SERVE_HELP = `Usage: myriad-emu serve --usbredir [HOST:]PORT [--usbredir ...] [--model ma2450|ma2485] [--record FILE] [--chip-id HEX]
+
+Exports emulated sticks to real USB stacks: each --usbredir address gets its own stick, served
+with the usbredir protocol (QEMU: -chardev socket,id=ur,host=HOST,port=PORT -device
+usb-redir,chardev=ur). HOST is 127.0.0.1 unless given. Sticks keep running across client
+disconnects; each connection is logged. Stops on Ctrl-C (SIGINT) or SIGTERM.
+
+  --model     ma2485 (NCS2, default) or ma2450 (NCS)
+  --record    write each stick's trace: FILE for one stick, FILE-N for stick N of several
+  --chip-id   chip id of the first stick in hex; the others count up from it`;
+
+/** Parses HOST:PORT or PORT. */
+export function parseAddress(text: string): { host: string; port: number } {
+  const match = /^(?:(\[[0-9a-f:]+\]|[^:]+):)?(\d{1,5})$/i.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port > 65535) throw new UsageError(`'${text}' is not an address: use PORT or HOST:PORT`);
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+export async function serveCommand(args: string[], print: Print, stopSignal?: AbortSignal): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      usbredir: { type: 'string', multiple: true },
+      model: { type: 'string', default: 'ma2485' },
+      record: { type: 'string' },
+      'chip-id': { type: 'string' },
+    },
+  });
+  const model = findModel(values.model!);
+  if (!model) throw new UsageError(`unknown model '${values.model}': use ma2450 or ma2485`);
+  const addresses = (values.usbredir ?? []).map(parseAddress);
+  if (addresses.length === 0) throw new UsageError('serve needs at least one --usbredir address');
+  const chipIdText = values['chip-id'];
+  if (chipIdText !== undefined && !/^(0x)?[0-9a-f]{1,16}$/i.test(chipIdText)) throw new UsageError('--chip-id takes up to 16 hex digits');
+  const firstChipId = chipIdText ? BigInt(`0x${chipIdText.replace(/^0x/i, '')}`) : DEFAULT_CHIP_ID;
+
+  const servers: UsbredirServer[] = [];
+  const writers: TraceWriter[] = [];
+  try {
+    for (const [n, address] of addresses.entries()) {
+      const stick = new Stick({ model, chipId: firstChipId + BigInt(n) * 0x1_0000_0101n });
+      if (values.record) {
+        const writer = new TraceWriter(addresses.length === 1 ? values.record : `${values.record}-${n + 1}`, { emulator: 'myriad-emu serve' });
+        writer.attach(stick);
+        writers.push(writer);
+      }
+      const server = await UsbredirServer.listen(stick, { ...address, log: (line) => print(`[stick ${n + 1}] ${line}`) });
+      servers.push(server);
+      print(`[stick ${n + 1}] ${model.name} chip id ${stick.chipId.toString(16).padStart(16, '0')}: usbredir on ${address.host}:${server.address.port}`);
+    }
+  } catch (error) {
+    await Promise.all(servers.map((s) => s.close()));
+    for (const w of writers) w.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen: ${(error as Error).message}`);
+    throw error;
+  }
+  await new Promise<void>((resolve) => {
+    if (stopSignal) stopSignal.addEventListener('abort', () => resolve(), { once: true });
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await Promise.all(servers.map((s) => s.close()));
+  for (const w of writers) w.close();
+  print(`stopped${writers.length ? `; traces written: ${writers.map((w) => w.path).join(', ')}` : ''}`);
+  return EXIT.ok;
+}

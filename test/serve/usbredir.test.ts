@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootDevice } from '../../emu/host/boot.js';
+import { XLinkClient } from '../../emu/host/xlink.js';
+import { Stick } from '../../emu/machine/stick.js';
+import { ma2485 } from '../../emu/models/index.js';
+import { UsbredirServer } from '../../emu/serve/usbredir-server.js';
+import { RemoteDevice, UsbredirClient } from '../support/usbredir-client.js';
+
+const VSC = readFileSync(new URL('../../firmware-stubs/vsc/vsc-ma2485.mvcmd', import.meta.url));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe('usbredir server', () => {
+  let server: UsbredirServer;
+  let stick: Stick;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    stick = new Stick({ model: ma2485 });
+    server = await UsbredirServer.listen(stick, { port: 0, log: (line) => lines.push(line) });
+  });
+  afterAll(() => server.close());
+
+  const connected = async (caps?: number) => {
+    while (server.busy) await sleep(2); // the last client's hang-up has reached the server
+    const client = await UsbredirClient.open(server.address.port, caps);
+    await client.waitFor(() => client.device !== null);
+    return client;
+  };
+
+  it('says hello with the capabilities QEMU needs, then describes the ROM device before connecting it', async () => {
+    const client = await connected();
+    expect(client.serverVersion).toMatch(/myriad-emu/);
+    for (const cap of [1, 3, 4, 5, 6]) expect((client.serverCaps >> cap) & 1).toBe(1); // version, ack, mps, 64-bit ids, 32-bit bulk
+    const order = client.received.map((p) => p.type).filter((t) => t === 1 || t === 4 || t === 5);
+    expect(order).toEqual([4, 5, 1]);
+    expect([client.device!.vendorId.toString(16), client.device!.productId.toString(16)]).toEqual(['3e7', '2485']);
+    expect(client.interfaceCount).toBe(1);
+    expect(client.endpoints()).toEqual(expect.arrayContaining([expect.objectContaining({ endpointNumber: 1, direction: 'out', type: 'bulk', packetSize: 512 })]));
+    const descriptor = await client.device!.controlTransferIn({ requestType: 0x80, request: 6, value: 0x0100, index: 0 }, 18);
+    expect(descriptor.status).toBe('ok');
+    expect([descriptor.data.getUint16(8, true), descriptor.data.getUint16(10, true)]).toEqual([0x03e7, 0x2485]);
+    client.close();
+    await client.waitFor(() => lines.some((l) => l.includes('closed')));
+  });
+
+  it('boots the firmware over the wire, re-enumerates as f63b, runs XLink, and comes back as 2485 on reset', async () => {
+    const client = await connected();
+    const rom = client.device!;
+    const result = await bootDevice(client.usb, rom, VSC, { sleep, reattachTimeoutMs: 5000 });
+    expect(result.detached).toBe(true);
+    const booted = result.reattached as RemoteDevice;
+    expect(booted.productId).toBe(0xf63b);
+    // The disconnect was acknowledged before the new device came: ack, then connect.
+    const types = client.received.map((p) => p.type);
+    expect(types.lastIndexOf(2)).toBeLessThan(types.lastIndexOf(1));
+    const xlink = await XLinkClient.connect(booted, { sleep, timeoutMs: 5000 });
+    await xlink.ping();
+    const stream = await xlink.openStream('echo', 64 * 1024);
+    const payload = new Uint8Array(40_000).map((_, i) => i * 7);
+    await xlink.write(stream, payload);
+    expect(Buffer.compare(Buffer.from(await xlink.read(stream)), Buffer.from(payload))).toBe(0);
+    await xlink.close(client.usb, 10_000);
+    expect(client.device?.productId).toBe(0x2485);
+    client.close();
+  }, 30_000);
+
+  it('holds a bulk IN until cancelled, and answers the cancel with the same id', async () => {
+    const client = await connected();
+    await client.device!.selectConfiguration(1); // an unconfigured device STALLs bulk
+    const { id, reply } = (client.device as RemoteDevice).startIn(1, 64);
+    await sleep(50);
+    let answered = false;
+    void reply.then(() => (answered = true));
+    await sleep(20);
+    expect(answered).toBe(false); // the ROM has nothing to say: the IN waits
+    client.sendRaw(21, id, Buffer.alloc(0));
+    const packet = await reply;
+    expect(packet.type).toBe(101);
+    expect(packet.id).toBe(id);
+    expect(packet.body[1]).toBe(1); // cancelled
+    client.close();
+  });
+
+  it('a client that leaves mid-transfer has its transfer cancelled on the stick', async () => {
+    const client = await connected();
+    const events: string[] = [];
+    const stop = stick.log.subscribe((e) => events.push(e.kind === 'usb.transfer.done' ? `done:${e.status}` : e.kind));
+    await client.device!.selectConfiguration(1);
+    (client.device as RemoteDevice).startIn(1, 64);
+    await sleep(30);
+    client.close();
+    await client.waitFor(() => events.includes('done:cancelled'));
+    expect(events).toContain('host.cancel');
+    stop();
+  });
+
+  it('refuses a second client while one is connected, and serves the next one after', async () => {
+    const first = await connected();
+    const second = await UsbredirClient.open(server.address.port);
+    await second.waitFor(() => second.closed);
+    expect(lines.at(-1)).toMatch(/refused, the device is in use/);
+    first.close();
+    await first.waitFor(() => first.closed);
+    await sleep(20);
+    const third = await connected();
+    expect(third.device?.productId).toBe(0x2485);
+    third.close();
+  });
+
+  it.each([
+    ['an unknown packet type', (c: UsbredirClient) => c.sendRaw(77, 1n, Buffer.alloc(4)), /unknown packet type 77/],
+    ['a length past the cap', (c: UsbredirClient) => c.write(Buffer.from([101, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f, 1, 0, 0, 0, 0, 0, 0, 0])), /claims 2147483647 bytes/],
+    ['a header shorter than its type needs', (c: UsbredirClient) => c.sendRaw(100, 1n, Buffer.alloc(3)), /has 3 bytes, its header needs 10/],
+    ['a packet only a device sends', (c: UsbredirClient) => c.sendRaw(1, 1n, Buffer.alloc(10)), /not one a host sends/],
+    ['a second hello', (c: UsbredirClient) => c.sendRaw(0, 0n, Buffer.alloc(68)), /a second hello/],
+  ])('%s closes that connection with a logged reason; the server and stick stay up', async (_name, send, reason) => {
+    const client = await connected();
+    send(client);
+    await client.waitFor(() => client.closed);
+    expect(lines.at(-1)).toMatch(reason);
+    const next = await connected();
+    const descriptor = await next.device!.controlTransferIn({ requestType: 0x80, request: 6, value: 0x0100, index: 0 }, 18);
+    expect(descriptor.status).toBe('ok');
+    next.close();
+    await next.waitFor(() => next.closed);
+  });
+
+  it('a truncated header followed by a hang-up loses nothing and keeps the server up', async () => {
+    while (server.busy) await sleep(2);
+    const socket = connect(server.address.port, '127.0.0.1').resume(); // reads (and drops) the hello
+    const closed = new Promise((r) => socket.once('close', r));
+    await new Promise((r) => socket.once('connect', r));
+    socket.end(Buffer.from([0, 0, 0, 0, 68, 0]));
+    await closed;
+    expect(lines.at(-1)).toMatch(/closed \(client hung up\)/);
+    const next = await connected();
+    expect(next.device?.vendorId).toBe(0x03e7);
+    next.close();
+  });
+});
