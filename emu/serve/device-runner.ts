@@ -87,14 +87,18 @@ export class DeviceRunner {
     return this.submitControl(setup, data).done;
   }
 
-  /** A control transfer, with the id that `cancel` takes. */
-  submitControl(setup: SetupPacket, data: Uint8Array | null): Submitted<ControlDone> {
-    return this.submit(() => this.stick.control(encodeSetup(setup), data)) as Submitted<ControlDone>;
+  /**
+   * A control transfer, with the id that `cancel` takes. `onDone` runs at the completion
+   * itself, before any later event of the stick (a server that answers there keeps the wire in
+   * the device's order: a transfer's answer before the disconnect that followed it).
+   */
+  submitControl(setup: SetupPacket, data: Uint8Array | null, onDone?: (done: ControlDone) => void): Submitted<ControlDone> {
+    return this.submit(() => this.stick.control(encodeSetup(setup), data), onDone as never) as Submitted<ControlDone>;
   }
 
-  /** A bulk transfer, with the id that `cancel` takes. */
-  submitTransfer(endpoint: number, length: number, data: Uint8Array | null): Submitted<TransferDone> {
-    return this.submit(() => this.stick.transfer(endpoint, length, data)) as Submitted<TransferDone>;
+  /** A bulk transfer, with the id that `cancel` takes; `onDone` as for submitControl. */
+  submitTransfer(endpoint: number, length: number, data: Uint8Array | null, onDone?: (done: TransferDone) => void): Submitted<TransferDone> {
+    return this.submit(() => this.stick.transfer(endpoint, length, data), onDone as never) as Submitted<TransferDone>;
   }
 
   /** Cancels a transfer; its completion (status cancelled) still comes. */
@@ -119,10 +123,15 @@ export class DeviceRunner {
     }
   }
 
-  private submit(start: () => number): Submitted<ControlDone | TransferDone> {
+  private submit(start: () => number, onDone?: (event: ControlDone | TransferDone) => void): Submitted<ControlDone | TransferDone> {
     // Wait first: a transfer to a device that is gone ends before start() returns.
     const id = this.stick.nextTransferId;
-    const done = new Promise<ControlDone | TransferDone>((resolve) => this.waiters.set(id, resolve));
+    const done = new Promise<ControlDone | TransferDone>((resolve) =>
+      this.waiters.set(id, (event) => {
+        onDone?.(event);
+        resolve(event);
+      }),
+    );
     start();
     this.schedule();
     return { id, done };

@@ -308,7 +308,8 @@ class Connection {
 
   private sendEpInfo(): void {
     const wide = this.has(Cap.ep_info_max_packet_size);
-    const body = Buffer.alloc(wide ? 288 : 96);
+    // max_streams (128 more bytes) only comes with bulk_streams, which we do not offer.
+    const body = Buffer.alloc(wide ? 160 : 96);
     // Index: endpoint number, plus 16 for IN. Endpoint 0 is control both ways.
     body.fill(EndpointType.invalid, 0, 32);
     body[0] = EndpointType.control;
@@ -374,14 +375,13 @@ class Connection {
     if (!this.connected) return reply(Status.ioerror, null, 0);
     if (isIn ? data.length !== 0 : data.length !== length) return reply(Status.inval, null, 0);
     if ((endpoint & 0x7f) !== 0) return reply(Status.inval, null, 0);
-    const submitted = this.runner.submitControl({ requestType, request, value, index, length }, isIn || length === 0 ? null : Buffer.from(data));
-    this.inflight.set(id, { transferId: submitted.id, type: Type.control_packet });
-    void submitted.done.then((done) => {
+    const submitted = this.runner.submitControl({ requestType, request, value, index, length }, isIn || length === 0 ? null : Buffer.from(data), (done) => {
       this.inflight.delete(id);
       // The configuration the host chose through a plain control request counts too.
       if (done.status === 'ok' && request === Request.SET_CONFIGURATION && requestType === 0 && this.connected) this.connected.configuration = value;
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, isIn ? (done.data?.length ?? 0) : done.status === 'ok' ? length : 0);
     });
+    if (this.runner.pendingIds().includes(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.control_packet });
   }
 
   private bulk(packet: Packet): void {
@@ -404,11 +404,10 @@ class Connection {
     if (!this.connected) return reply(Status.ioerror, null, 0);
     if (isIn ? data.length !== 0 : data.length !== length) return reply(Status.inval, null, 0);
     if (length > (64 << 20)) return reply(Status.inval, null, 0);
-    const submitted = this.runner.submitTransfer(endpoint, length, isIn ? null : Buffer.from(data));
-    this.inflight.set(id, { transferId: submitted.id, type: Type.bulk_packet });
-    void submitted.done.then((done) => {
+    const submitted = this.runner.submitTransfer(endpoint, length, isIn ? null : Buffer.from(data), (done) => {
       this.inflight.delete(id);
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, done.length);
     });
+    if (this.runner.pendingIds().includes(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.bulk_packet });
   }
 }
