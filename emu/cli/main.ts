@@ -35,7 +35,7 @@ Commands:
   info <image.mvcmd>      list the records of an MA2x boot image
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   record <trace> <image>  boot (and optionally talk XLink) while recording a trace
-  serve --usbredir PORT   export emulated sticks to real hosts (QEMU usb-redir)
+  serve --usbredir PORT   export emulated sticks to real hosts (usbredir, USB/IP)
   replay <trace>          re-execute a recorded trace and check every event
   log <trace>             the events of a trace, in words, filtered
   stat <trace>            counts, bytes per endpoint, time per phase

@@ -5,15 +5,19 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CHIP_ID, Stick } from '../machine/stick.js';
 import { findModel } from '../models/index.js';
+import { UsbipServer } from '../serve/usbip-server.js';
 import { UsbredirServer } from '../serve/usbredir-server.js';
 import { TraceWriter } from '../trace/format.js';
 import { EXIT, UsageError, type Print } from './errors.js';
 
-export const SERVE_HELP = `Usage: myriad-emu serve --usbredir [HOST:]PORT [--usbredir ...] [--model ma2450|ma2485] [--record FILE] [--chip-id HEX]
+export const SERVE_HELP = `Usage: myriad-emu serve [--usbredir [HOST:]PORT]... [--usbip [HOST:]PORT]... [--model ma2450|ma2485] [--record FILE] [--chip-id HEX]
 
-Exports emulated sticks to real USB stacks: each --usbredir address gets its own stick, served
-with the usbredir protocol (QEMU: -chardev socket,id=ur,host=HOST,port=PORT -device
-usb-redir,chardev=ur). HOST is 127.0.0.1 unless given. Sticks keep running across client
+Exports emulated sticks to real USB stacks; every address gets its own stick.
+  --usbredir  the usbredir protocol (QEMU: -chardev socket,id=ur,host=HOST,port=PORT -device
+              usb-redir,chardev=ur)
+  --usbip     USB/IP (usbip --tcp-port PORT list -r HOST; attach with vhci-hcd); the import
+              ends when the stick re-enumerates, and the client imports the new identity
+HOST is 127.0.0.1 unless given. Sticks keep running across client
 disconnects; each connection is logged. Stops on Ctrl-C (SIGINT) or SIGTERM.
 
   --model     ma2485 (NCS2, default) or ma2450 (NCS)
@@ -33,6 +37,7 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
     args,
     options: {
       usbredir: { type: 'string', multiple: true },
+      usbip: { type: 'string', multiple: true },
       model: { type: 'string', default: 'ma2485' },
       record: { type: 'string' },
       'chip-id': { type: 'string' },
@@ -40,13 +45,16 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
   });
   const model = findModel(values.model!);
   if (!model) throw new UsageError(`unknown model '${values.model}': use ma2450 or ma2485`);
-  const addresses = (values.usbredir ?? []).map(parseAddress);
-  if (addresses.length === 0) throw new UsageError('serve needs at least one --usbredir address');
+  const addresses = [
+    ...(values.usbredir ?? []).map((a) => ({ protocol: 'usbredir' as const, ...parseAddress(a) })),
+    ...(values.usbip ?? []).map((a) => ({ protocol: 'usbip' as const, ...parseAddress(a) })),
+  ];
+  if (addresses.length === 0) throw new UsageError('serve needs at least one --usbredir or --usbip address');
   const chipIdText = values['chip-id'];
   if (chipIdText !== undefined && !/^(0x)?[0-9a-f]{1,16}$/i.test(chipIdText)) throw new UsageError('--chip-id takes up to 16 hex digits');
   const firstChipId = chipIdText ? BigInt(`0x${chipIdText.replace(/^0x/i, '')}`) : DEFAULT_CHIP_ID;
 
-  const servers: UsbredirServer[] = [];
+  const servers: (UsbredirServer | UsbipServer)[] = [];
   const writers: TraceWriter[] = [];
   try {
     for (const [n, address] of addresses.entries()) {
@@ -56,9 +64,10 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
         writer.attach(stick);
         writers.push(writer);
       }
-      const server = await UsbredirServer.listen(stick, { ...address, log: (line) => print(`[stick ${n + 1}] ${line}`) });
+      const options = { host: address.host, port: address.port, log: (line: string) => print(`[stick ${n + 1}] ${line}`) };
+      const server = address.protocol === 'usbredir' ? await UsbredirServer.listen(stick, options) : await UsbipServer.listen(stick, options);
       servers.push(server);
-      print(`[stick ${n + 1}] ${model.name} chip id ${stick.chipId.toString(16).padStart(16, '0')}: usbredir on ${address.host}:${server.address.port}`);
+      print(`[stick ${n + 1}] ${model.name} chip id ${stick.chipId.toString(16).padStart(16, '0')}: ${address.protocol} on ${address.host}:${server.address.port}`);
     }
   } catch (error) {
     await Promise.all(servers.map((s) => s.close()));

@@ -1,0 +1,299 @@
+/**
+ * A USB/IP server (Linux Documentation/usb/usbip_protocol.rst, version 1.1.1; big-endian) that
+ * exports one emulated stick: OP_REQ_DEVLIST and OP_REQ_IMPORT, then USBIP_CMD_SUBMIT /
+ * RET_SUBMIT and CMD_UNLINK / RET_UNLINK, which cancels the URB on the stick.
+ *
+ * USB/IP has no message for "the device changed": when the stick re-enumerates (boot, reset),
+ * the import ends (the connection closes, as usbip-host does when its device goes) and the
+ * device list shows the new identity, which the client imports again.
+ */
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { TransferStatus } from '../events/event.js';
+import type { Stick } from '../machine/stick.js';
+import { decodeSetup } from '../usb/setup.js';
+import { DeviceRunner, type AttachedDevice } from './device-runner.js';
+
+const VERSION = 0x0111;
+const OP_REQ_DEVLIST = 0x8005;
+const OP_REP_DEVLIST = 0x0005;
+const OP_REQ_IMPORT = 0x8003;
+const OP_REP_IMPORT = 0x0003;
+const CMD_SUBMIT = 1;
+const CMD_UNLINK = 2;
+const RET_SUBMIT = 3;
+const RET_UNLINK = 4;
+const BUSID = '1-1';
+const USB_SPEED_HIGH = 3;
+/** The most a URB may carry or ask for: no buffer from the wire is bigger. */
+export const MAX_URB_BYTES = 64 << 20;
+
+/** Linux errno values for a URB's status. */
+const ERRNO: Record<TransferStatus, number> = { ok: 0, stall: -32, cancelled: -104, 'no-device': -19, babble: -75 };
+
+export interface UsbipServerOptions {
+  readonly host?: string;
+  readonly port: number;
+  readonly log?: (line: string) => void;
+}
+
+export class UsbipServer {
+  readonly runner: DeviceRunner;
+  private readonly server: Server;
+  private importer: Session | null = null;
+  private readonly sockets = new Set<Socket>();
+  private readonly log: (line: string) => void;
+
+  private constructor(
+    readonly stick: Stick,
+    options: UsbipServerOptions,
+  ) {
+    this.log = options.log ?? (() => {});
+    this.runner = new DeviceRunner(stick, { detached: (reason) => this.importer?.end(`the device left the bus (${reason}); import it again`) });
+    this.server = createServer((socket) => this.accept(socket));
+  }
+
+  static async listen(stick: Stick, options: UsbipServerOptions): Promise<UsbipServer> {
+    const server = new UsbipServer(stick, options);
+    await new Promise<void>((resolve, reject) => {
+      server.server.once('error', reject);
+      server.server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+    });
+    return server;
+  }
+
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get busy(): boolean {
+    return this.importer !== null;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    this.runner.stop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: Socket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.sockets.add(socket);
+    socket.on('close', () => this.sockets.delete(socket));
+    this.log(`usbip ${peer}: connected`);
+    const session = new Session(socket, peer, this.runner, {
+      import: () => {
+        if (this.importer) return false;
+        this.importer = session;
+        return true;
+      },
+      closed: (reason) => {
+        if (this.importer === session) this.importer = null;
+        this.log(`usbip ${peer}: closed (${reason})`);
+      },
+      log: (line) => this.log(`usbip ${peer}: ${line}`),
+    });
+  }
+}
+
+interface SessionHooks {
+  /** Claims the device for this session; false when another session has it. */
+  import(): boolean;
+  closed(reason: string): void;
+  log(line: string): void;
+}
+
+class ProtocolError extends Error {}
+
+/** One TCP connection: operations first, then (after an import) URBs. */
+class Session {
+  private buffer: Buffer = Buffer.alloc(0);
+  private imported: AttachedDevice | null = null;
+  /** Outstanding URBs: seqnum -> the stick's transfer id. */
+  private readonly urbs = new Map<number, number>();
+  /** URBs unlinked before they completed: their completion is not reported. */
+  private readonly unlinked = new Set<number>();
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly peer: string,
+    private readonly runner: DeviceRunner,
+    private readonly hooks: SessionHooks,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('error', (error) => this.end(`socket error: ${error.message}`));
+    socket.on('end', () => this.end('client hung up'));
+    socket.on('close', () => this.end('client left'));
+  }
+
+  end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const id of this.urbs.values()) this.runner.cancel(id);
+    this.urbs.clear();
+    this.socket.destroy();
+    this.hooks.closed(reason);
+  }
+
+  private receive(chunk: Buffer): void {
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    try {
+      for (;;) {
+        const used = this.imported ? this.urb() : this.operation();
+        if (used === 0 || this.closed) break;
+        this.buffer = this.buffer.subarray(used);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
+      else throw error;
+    }
+  }
+
+  private send(bytes: Buffer): void {
+    if (!this.closed) this.socket.write(bytes);
+  }
+
+  // ---- operations (before an import)
+
+  /** Handles one operation if it is all here; returns the bytes it used, 0 to wait for more. */
+  private operation(): number {
+    const b = this.buffer;
+    if (b.length < 8) return 0;
+    const version = b.readUInt16BE(0);
+    const code = b.readUInt16BE(2);
+    if (code !== OP_REQ_DEVLIST && code !== OP_REQ_IMPORT) throw new ProtocolError(`unknown operation 0x${code.toString(16)}`);
+    if (version >> 8 !== VERSION >> 8) throw new ProtocolError(`protocol version 0x${version.toString(16)} (this server speaks 0x${VERSION.toString(16)})`);
+    if (code === OP_REQ_DEVLIST) {
+      const device = this.runner.current;
+      const head = this.opHeader(OP_REP_DEVLIST, 0);
+      const count = Buffer.alloc(4);
+      count.writeUInt32BE(device ? 1 : 0);
+      this.send(device ? Buffer.concat([head, count, this.deviceRecord(device, true)]) : Buffer.concat([head, count]));
+      this.hooks.log('listed the devices');
+      return 8;
+    }
+    if (b.length < 40) return 0;
+    const busid = b.toString('latin1', 8, 40).replace(/\0.*$/s, '');
+    const device = this.runner.current;
+    if (busid !== BUSID || !device || !this.hooks.import()) {
+      this.send(this.opHeader(OP_REP_IMPORT, 1));
+      this.hooks.log(`refused to import ${JSON.stringify(busid)}: ${busid !== BUSID ? 'no such device' : device ? 'already imported' : 'the device is away'}`);
+      this.end('import refused');
+      return 40;
+    }
+    this.imported = device;
+    this.send(Buffer.concat([this.opHeader(OP_REP_IMPORT, 0), this.deviceRecord(device, false)]));
+    this.hooks.log(`imported ${BUSID} (${hex4(device.device.vendorId)}:${hex4(device.device.productId)})`);
+    return 40;
+  }
+
+  private opHeader(code: number, status: number): Buffer {
+    const head = Buffer.alloc(8);
+    head.writeUInt16BE(VERSION, 0);
+    head.writeUInt16BE(code, 2);
+    head.writeUInt32BE(status, 4);
+    return head;
+  }
+
+  /** struct usbip_usb_device (312 bytes), and with the interfaces for a device list. */
+  private deviceRecord(attached: AttachedDevice, withInterfaces: boolean): Buffer {
+    const d = attached.device;
+    const config = attached.configurations.find((c) => c.value === attached.configuration) ?? attached.configurations[0];
+    const interfaces = (config?.interfaces ?? []).filter((i) => i.alternate === 0);
+    const out = Buffer.alloc(312 + (withInterfaces ? 4 * interfaces.length : 0));
+    out.write(`/sys/devices/platform/myriad-emu/usb1/${BUSID}`, 0, 255, 'latin1');
+    out.write(BUSID, 256, 31, 'latin1');
+    out.writeUInt32BE(1, 288); // busnum
+    out.writeUInt32BE(1, 292); // devnum: the address the device has
+    out.writeUInt32BE(USB_SPEED_HIGH, 296);
+    out.writeUInt16BE(d.vendorId, 300);
+    out.writeUInt16BE(d.productId, 302);
+    out.writeUInt16BE(d.bcdDevice, 304);
+    out.writeUInt8(d.deviceClass, 306);
+    out.writeUInt8(d.deviceSubclass, 307);
+    out.writeUInt8(d.deviceProtocol, 308);
+    out.writeUInt8(attached.configuration, 309);
+    out.writeUInt8(d.numConfigurations, 310);
+    out.writeUInt8(interfaces.length, 311);
+    if (withInterfaces) {
+      interfaces.forEach((intf, i) => {
+        out.writeUInt8(intf.class, 312 + 4 * i);
+        out.writeUInt8(intf.subclass, 313 + 4 * i);
+        out.writeUInt8(intf.protocol, 314 + 4 * i);
+      });
+    }
+    return out;
+  }
+
+  // ---- URBs (after an import)
+
+  private urb(): number {
+    const b = this.buffer;
+    if (b.length < 48) return 0;
+    const command = b.readUInt32BE(0);
+    const seqnum = b.readUInt32BE(4);
+    const direction = b.readUInt32BE(12);
+    const ep = b.readUInt32BE(16);
+    if (command === CMD_UNLINK) {
+      this.unlink(seqnum, b.readUInt32BE(20));
+      return 48;
+    }
+    if (command !== CMD_SUBMIT) throw new ProtocolError(`unknown command ${command}`);
+    if (direction > 1 || ep > 15) throw new ProtocolError(`a URB for endpoint ${ep} direction ${direction}`);
+    const length = b.readInt32BE(24);
+    const packets = b.readInt32BE(32);
+    if (length < 0 || length > MAX_URB_BYTES) throw new ProtocolError(`a URB of ${length} bytes (at most ${MAX_URB_BYTES})`);
+    if (packets !== 0 && packets !== -1 && packets !== 0xffffffff) throw new ProtocolError('isochronous URBs: the stick has no isochronous endpoints');
+    const isOut = direction === 0;
+    const total = 48 + (isOut ? length : 0);
+    if (b.length < total) return 0;
+    const data = isOut ? Buffer.from(b.subarray(48, total)) : null;
+    this.submit(seqnum, ep, isOut, length, Buffer.from(b.subarray(40, 48)), data);
+    return total;
+  }
+
+  private submit(seqnum: number, ep: number, isOut: boolean, length: number, setupBytes: Buffer, data: Buffer | null): void {
+    if (this.urbs.has(seqnum)) throw new ProtocolError(`seqnum ${seqnum} is already outstanding`);
+    const reply = (status: TransferStatus, bytes: Uint8Array | null, actual: number) => {
+      this.urbs.delete(seqnum);
+      if (this.unlinked.delete(seqnum)) return; // its RET_UNLINK has answered for it
+      const head = Buffer.alloc(48);
+      head.writeUInt32BE(RET_SUBMIT, 0);
+      head.writeUInt32BE(seqnum, 4);
+      head.writeInt32BE(ERRNO[status], 20);
+      head.writeInt32BE(actual, 24);
+      this.send(!isOut && bytes && bytes.length > 0 ? Buffer.concat([head, bytes]) : head);
+    };
+    let id: number;
+    if (ep === 0) {
+      const setup = decodeSetup(setupBytes);
+      const submitted = this.runner.submitControl(setup, setup.requestType & 0x80 || setup.length === 0 ? null : data, (done) =>
+        reply(done.status, done.data, done.data ? done.data.length : done.status === 'ok' ? setup.length : 0),
+      );
+      id = submitted.id;
+    } else {
+      const endpoint = (isOut ? 0 : 0x80) | ep;
+      id = this.runner.submitTransfer(endpoint, length, data, (done) => reply(done.status, done.data, done.length)).id;
+    }
+    if (this.runner.pendingIds().includes(id)) this.urbs.set(seqnum, id);
+  }
+
+  private unlink(seqnum: number, target: number): void {
+    const id = this.urbs.get(target);
+    const head = Buffer.alloc(48);
+    head.writeUInt32BE(RET_UNLINK, 0);
+    head.writeUInt32BE(seqnum, 4);
+    if (id !== undefined) {
+      // Cancelled on the stick for real: its completion comes (status cancelled) and is dropped.
+      this.unlinked.add(target);
+      this.runner.cancel(id);
+      head.writeInt32BE(ERRNO.cancelled, 20);
+    }
+    this.send(head);
+  }
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
