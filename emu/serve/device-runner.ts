@@ -2,9 +2,10 @@
  * A stick on a real host's bus: the device side that a usbredir or USB/IP server exports.
  *
  * In-process hosts (Hub) move virtual time only while they wait; a remote host cannot be asked
- * to wait, so here virtual time follows the wall clock, and runs ahead of it (by at most
- * AHEAD_NS) while the host has transfers outstanding, so that an upload does not take the real
- * time the silicon would. The remote operating system owns addressing (QEMU answers
+ * to wait, so here virtual time follows the wall clock. While the host waits for a control or
+ * OUT transfer it runs as fast as the emulator can (an upload does not take the time the
+ * silicon would); while it waits only for INs, which a device may hold for ever, it runs
+ * ahead of the wall clock by at most AHEAD_NS, so an idle XLink reader costs no CPU. The remote operating system owns addressing (QEMU answers
  * SET_ADDRESS itself, USB/IP clients never send it), so the runner gives the device its address
  * after every bus reset, as the exporting host's USB stack would have.
  */
@@ -38,6 +39,8 @@ export interface AttachedDevice {
 const AHEAD_NS = 50_000_000;
 /** Virtual time run per turn of the event loop, so that sockets are served in between. */
 const SLICE_NS = 1_000_000;
+/** Wall time one turn may run the stick for while the host waits, before serving sockets. */
+const TURN_MS = 4;
 const ADDRESS = 1;
 
 export interface DeviceRunnerEvents {
@@ -49,6 +52,8 @@ export interface DeviceRunnerEvents {
 
 export class DeviceRunner {
   private readonly waiters = new Map<number, (event: ControlDone | TransferDone) => void>();
+  /** Outstanding control and OUT transfers: while there are any, time runs freely. */
+  private urgent = 0;
   private readonly startedWall = performance.now();
   private readonly startedVirtual: number;
   private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
@@ -93,12 +98,12 @@ export class DeviceRunner {
    * the device's order: a transfer's answer before the disconnect that followed it).
    */
   submitControl(setup: SetupPacket, data: Uint8Array | null, onDone?: (done: ControlDone) => void): Submitted<ControlDone> {
-    return this.submit(() => this.stick.control(encodeSetup(setup), data), onDone as never) as Submitted<ControlDone>;
+    return this.submit(() => this.stick.control(encodeSetup(setup), data), true, onDone as never) as Submitted<ControlDone>;
   }
 
   /** A bulk transfer, with the id that `cancel` takes; `onDone` as for submitControl. */
   submitTransfer(endpoint: number, length: number, data: Uint8Array | null, onDone?: (done: TransferDone) => void): Submitted<TransferDone> {
-    return this.submit(() => this.stick.transfer(endpoint, length, data), onDone as never) as Submitted<TransferDone>;
+    return this.submit(() => this.stick.transfer(endpoint, length, data), (endpoint & 0x80) === 0, onDone as never) as Submitted<TransferDone>;
   }
 
   /** Cancels a transfer; its completion (status cancelled) still comes. */
@@ -123,11 +128,13 @@ export class DeviceRunner {
     }
   }
 
-  private submit(start: () => number, onDone?: (event: ControlDone | TransferDone) => void): Submitted<ControlDone | TransferDone> {
+  private submit(start: () => number, urgent: boolean, onDone?: (event: ControlDone | TransferDone) => void): Submitted<ControlDone | TransferDone> {
     // Wait first: a transfer to a device that is gone ends before start() returns.
     const id = this.stick.nextTransferId;
+    if (urgent) this.urgent++;
     const done = new Promise<ControlDone | TransferDone>((resolve) =>
       this.waiters.set(id, (event) => {
+        if (urgent) this.urgent--;
         onDone?.(event);
         resolve(event);
       }),
@@ -214,9 +221,15 @@ export class DeviceRunner {
     this.timer = null;
     if (this.stopped) return;
     const wall = this.startedVirtual + Math.round((performance.now() - this.startedWall) * 1e6);
-    const limit = wall + (this.waiters.size > 0 ? AHEAD_NS : 0);
-    const target = Math.min(limit, this.stick.now + SLICE_NS);
-    if (target > this.stick.now) this.stick.runUntil(target);
+    const limit = this.urgent > 0 ? Infinity : wall + (this.waiters.size > 0 ? AHEAD_NS : 0);
+    // Slices of virtual time until this turn has used TURN_MS of the wall clock, or the host's
+    // wait is over: then the event loop serves the sockets.
+    const turnStarted = performance.now();
+    do {
+      const target = Math.min(limit, this.stick.now + SLICE_NS);
+      if (target <= this.stick.now) break;
+      this.stick.runUntil(target);
+    } while (this.urgent > 0 && performance.now() - turnStarted < TURN_MS);
     // Busy: another slice at once if there is room ahead; otherwise wait for the wall clock.
     if (this.waiters.size > 0 && this.stick.now < limit) {
       this.timer = setImmediate(this.turn);

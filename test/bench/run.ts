@@ -136,6 +136,23 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   summary.push({ name: 'XLink stream echo, 8 MiB each way (median)', value: echoMBps, unit: 'MB/s each way', target: '>= 100', pass: echoMBps >= 100 });
 }
 
+// ---- usbredir: bulk OUT from a plain TCP client on loopback, through the server to the ROM
+{
+  const { usbredirBulkOut } = await import('./usbredir-throughput.js');
+  const PACKETS = 64;
+  let bytes = 0;
+  const [session] = await suite(
+    'usbredir',
+    b.add(`usbredir session: hello, configure, ${PACKETS} bulk OUT packets of 1 MiB`, async () => {
+      bytes = (await usbredirBulkOut(PACKETS, 1 << 20)).bytes;
+    }),
+  );
+  const saved = JSON.parse(readFileSync(join(folder, 'usbredir.json'), 'utf8')) as { results: { details?: { median: number } }[] };
+  const seconds = saved.results[0]?.details?.median ?? 1 / session!.ops;
+  const mbps = bytes / seconds / 1e6;
+  summary.push({ name: `usbredir bulk OUT on loopback, ${PACKETS} MiB per session (median, session set-up included)`, value: mbps, unit: 'MB/s', target: '>= 200', pass: mbps >= 200 });
+}
+
 // ---- traces: recording overhead, replay speed, size of a boot trace, seek in a 1 M-event trace
 {
   const { bootAndEcho, firmware, longTrace } = await import('./trace-scenarios.js');
