@@ -83,6 +83,44 @@ describe('usbredir server', () => {
     client.close();
   });
 
+  it('interleaved cancels: each held IN is answered cancelled under its own id; unknown ids are ignored', async () => {
+    const client = await connected();
+    await client.device!.selectConfiguration(1);
+    const device = client.device as RemoteDevice;
+    const ins = [device.startIn(1, 64), device.startIn(1, 64), device.startIn(1, 64)];
+    const answered: bigint[] = [];
+    for (const i of ins) void i.reply.then((p) => answered.push(p.id));
+    await sleep(30);
+    client.sendRaw(21, ins[1]!.id, Buffer.alloc(0));
+    client.sendRaw(21, 999n, Buffer.alloc(0)); // never sent: nothing happens
+    client.sendRaw(21, ins[0]!.id, Buffer.alloc(0));
+    const [second, first] = await Promise.all([ins[1]!.reply, ins[0]!.reply]);
+    expect([second.body[1], first.body[1]]).toEqual([1, 1]);
+    await sleep(30);
+    expect(answered.sort()).toEqual([ins[0]!.id, ins[1]!.id].sort());
+    client.sendRaw(21, ins[1]!.id, Buffer.alloc(0)); // already answered: ignored
+    client.sendRaw(21, ins[2]!.id, Buffer.alloc(0));
+    expect((await ins[2]!.reply).body[1]).toBe(1);
+    // The connection is still good.
+    const descriptor = await device.controlTransferIn({ requestType: 0x80, request: 6, value: 0x0100, index: 0 }, 18);
+    expect(descriptor.status).toBe('ok');
+    client.close();
+  });
+
+  it('a reset from the host resets the stick and restores its address and configuration', async () => {
+    const client = await connected();
+    await client.device!.selectConfiguration(1);
+    const events: string[] = [];
+    const stop = stick.log.subscribe((e) => events.push(e.kind === 'usb.state' ? `${e.state}:${e.address}:${e.configuration}` : e.kind));
+    client.sendRaw(3, 0n, Buffer.alloc(0));
+    await client.waitFor(() => events.includes('configured:1:1'));
+    expect(events.filter((e) => e === 'host.reset' || e.includes(':'))).toEqual(['host.reset', 'default:0:0', 'address:1:0', 'configured:1:1']);
+    const configuration = await client.device!.controlTransferIn({ requestType: 0x80, request: 8, value: 0, index: 0 }, 1);
+    expect(configuration.data.getUint8(0)).toBe(1);
+    stop();
+    client.close();
+  });
+
   it('a client that leaves mid-transfer has its transfer cancelled on the stick', async () => {
     const client = await connected();
     const events: string[] = [];
