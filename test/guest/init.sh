@@ -24,6 +24,7 @@ wait_for() {
 describe() {
   d=$1
   echo "GUEST device $(cat $d/idVendor):$(cat $d/idProduct) bcdUSB=$(cat $d/version | tr -d ' ') bcdDevice=$(cat $d/bcdDevice) class=$(cat $d/bDeviceClass) mps0=$(cat $d/bMaxPacketSize0) configs=$(cat $d/bNumConfigurations) speed=$(cat $d/speed)"
+  echo "GUEST configuration value=$(cat $d/bConfigurationValue) attributes=$(cat $d/bmAttributes) power=$(cat $d/bMaxPower) interfaces=$(cat $d/bNumInterfaces | tr -d ' ')"
   echo "GUEST strings manufacturer=\"$(cat $d/manufacturer 2>/dev/null)\" product=\"$(cat $d/product 2>/dev/null)\" serial=\"$(cat $d/serial 2>/dev/null)\""
   for i in $d/*:*; do
     [ -d "$i" ] || continue

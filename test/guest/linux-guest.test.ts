@@ -9,7 +9,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,8 @@ function buildGuest(): Guest {
   const cache = join(tmpdir(), `myriad-guest-${key}`);
   const guest = { kernel: join(cache, 'vmlinuz'), initrd: join(cache, 'initramfs.cpio.gz') };
   if (existsSync(guest.initrd)) return guest;
+  // Builds for older sources or kernels are not needed again.
+  for (const old of readdirSync(tmpdir()).filter((f) => f.startsWith('myriad-guest-'))) rmSync(join(tmpdir(), old), { recursive: true, force: true });
   mkdirSync(cache, { recursive: true });
   const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: cache, stdio: ['ignore', 'pipe', 'pipe'] });
   if (!readdirSync(cache).some((f) => f.endsWith('.deb'))) run('apt-get', ['download', image]);
@@ -76,6 +78,9 @@ function buildGuest(): Guest {
     module('host/xhci-pci.ko'),
   ]);
   writeFileSync(guest.initrd, gzipSync(archive));
+  // Keep only what boots: the extracted package is some 400 MB.
+  rmSync(join(cache, 'root'), { recursive: true, force: true });
+  rmSync(join(cache, deb), { force: true });
   return guest;
 }
 
@@ -122,6 +127,7 @@ describe.runIf(ready)('a Linux guest boots the emulated stick through usb-redir'
     const devices = lines.filter((l) => l.startsWith('device '));
     expect(devices[0], report()).toBe('device 03e7:2485 bcdUSB=2.00 bcdDevice=0001 class=00 mps0=64 configs=1 speed=480');
     expect(lines, report()).toContain('strings manufacturer="Movidius Ltd." product="Movidius MyriadX" serial="03e72485"');
+    expect(lines.find((l) => l.startsWith('configuration ')), report()).toBe('configuration value=1 attributes=80 power=500mA interfaces=1');
     expect(lines.find((l) => l.startsWith('interface ')), report()).toBe('interface 00 class=ff/11/ff endpoints: ep_01/Bulk/0200 ep_81/Bulk/0200');
   });
 
