@@ -7,11 +7,12 @@
  * the import ends (the connection closes, as usbip-host does when its device goes) and the
  * device list shows the new identity, which the client imports again.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { TransferStatus } from '../events/event.js';
 import type { Stick } from '../machine/stick.js';
 import { decodeSetup } from '../usb/setup.js';
-import { DeviceRunner, type AttachedDevice } from './device-runner.js';
+import type { AttachedDevice, DeviceRunner } from './device-runner.js';
+import { StickServer, type StickServerOptions } from './stick-server.js';
 
 const VERSION = 0x0111;
 const OP_REQ_DEVLIST = 0x8005;
@@ -30,55 +31,24 @@ export const MAX_URB_BYTES = 64 << 20;
 /** Linux errno values for a URB's status. */
 const ERRNO: Record<TransferStatus, number> = { ok: 0, stall: -32, cancelled: -104, 'no-device': -19, babble: -75 };
 
-export interface UsbipServerOptions {
-  readonly host?: string;
-  readonly port: number;
-  readonly log?: (line: string) => void;
-}
-
-export class UsbipServer {
-  readonly runner: DeviceRunner;
-  private readonly server: Server;
+export class UsbipServer extends StickServer {
   private importer: Session | null = null;
-  private readonly sockets = new Set<Socket>();
-  private readonly log: (line: string) => void;
 
-  private constructor(
-    readonly stick: Stick,
-    options: UsbipServerOptions,
-  ) {
-    this.log = options.log ?? (() => {});
-    this.runner = new DeviceRunner(stick, { detached: (reason) => this.importer?.end(`the device left the bus (${reason}); import it again`) });
-    this.server = createServer((socket) => this.accept(socket));
+  private constructor(stick: Stick, options: StickServerOptions) {
+    super(stick, options, { detached: (reason) => this.importer?.end(`the device left the bus (${reason}); import it again`) });
   }
 
-  static async listen(stick: Stick, options: UsbipServerOptions): Promise<UsbipServer> {
+  static async listen(stick: Stick, options: StickServerOptions): Promise<UsbipServer> {
     const server = new UsbipServer(stick, options);
-    await new Promise<void>((resolve, reject) => {
-      server.server.once('error', reject);
-      server.server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-    });
+    await server.start(options);
     return server;
-  }
-
-  get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
   }
 
   get busy(): boolean {
     return this.importer !== null;
   }
 
-  async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    this.runner.stop();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
+  protected accept(socket: Socket, peer: string): void {
     this.log(`usbip ${peer}: connected`);
     const session = new Session(socket, peer, this.runner, {
       import: () => {

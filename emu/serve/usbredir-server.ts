@@ -8,11 +8,12 @@
  * set_configuration / set_alt_setting, ep_info and interface_info before the status. When the
  * stick re-enumerates: device_disconnect, then (after device_disconnect_ack) the new device.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Stick } from '../machine/stick.js';
 import type { TransferStatus } from '../events/event.js';
 import { Request } from '../usb/setup.js';
-import { DeviceRunner, type AttachedDevice } from './device-runner.js';
+import type { AttachedDevice, DeviceRunner } from './device-runner.js';
+import { StickServer, type StickServerOptions } from './stick-server.js';
 import { Cap, capWords, encodePacket, EndpointType, hasCap, PacketReader, ProtocolError, Speed, Status, Type, type Packet } from './usbredir-protocol.js';
 
 export const SERVER_VERSION = 'myriad-emu usbredir 0.7';
@@ -20,58 +21,28 @@ const OUR_CAPS = [Cap.connect_device_version, Cap.device_disconnect_ack, Cap.ep_
 
 const STATUS: Record<TransferStatus, number> = { ok: Status.success, stall: Status.stall, babble: Status.babble, cancelled: Status.cancelled, 'no-device': Status.ioerror };
 
-export interface UsbredirServerOptions {
-  readonly host?: string;
-  readonly port: number;
-  /** Each connection's life, one line each. */
-  readonly log?: (line: string) => void;
-}
-
-export class UsbredirServer {
-  readonly runner: DeviceRunner;
-  private readonly server: Server;
+export class UsbredirServer extends StickServer {
   private client: Connection | null = null;
-  private readonly log: (line: string) => void;
 
-  private constructor(
-    readonly stick: Stick,
-    options: UsbredirServerOptions,
-  ) {
-    this.log = options.log ?? (() => {});
-    this.runner = new DeviceRunner(stick, {
+  private constructor(stick: Stick, options: StickServerOptions) {
+    super(stick, options, {
       attached: (device) => this.client?.deviceAttached(device),
       detached: (reason) => this.client?.deviceDetached(reason),
     });
-    this.server = createServer((socket) => this.accept(socket));
   }
 
   /** Starts listening; resolves with the server once it is bound. */
-  static async listen(stick: Stick, options: UsbredirServerOptions): Promise<UsbredirServer> {
+  static async listen(stick: Stick, options: StickServerOptions): Promise<UsbredirServer> {
     const server = new UsbredirServer(stick, options);
-    await new Promise<void>((resolve, reject) => {
-      server.server.once('error', reject);
-      server.server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
-    });
+    await server.start(options);
     return server;
   }
 
-  /** Whether a client holds the device now. */
   get busy(): boolean {
     return this.client !== null;
   }
 
-  get address(): AddressInfo {
-    return this.server.address() as AddressInfo;
-  }
-
-  async close(): Promise<void> {
-    this.client?.end('server closing');
-    this.runner.stop();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private accept(socket: Socket): void {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+  protected accept(socket: Socket, peer: string): void {
     if (this.client) {
       this.log(`usbredir ${peer}: refused, the device is in use by ${this.client.peer}`);
       socket.destroy();

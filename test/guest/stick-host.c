@@ -37,21 +37,13 @@ static void fail(const char *what, int code) {
     exit(1);
 }
 
-static unsigned read_hex(const char *dir, const char *file) {
+/* A number from a sysfs attribute file, in the given scanf format ("%x" or "%u"). */
+static unsigned read_number(const char *dir, const char *file, const char *format) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "r");
     unsigned value = 0;
-    if (f) { if (fscanf(f, "%x", &value) != 1) value = 0; fclose(f); }
-    return value;
-}
-
-static unsigned read_dec(const char *dir, const char *file) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    FILE *f = fopen(path, "r");
-    unsigned value = 0;
-    if (f) { if (fscanf(f, "%u", &value) != 1) value = 0; fclose(f); }
+    if (f) { if (fscanf(f, format, &value) != 1) value = 0; fclose(f); }
     return value;
 }
 
@@ -63,9 +55,9 @@ static libusb_device_handle *open_pid(uint16_t pid, int wait_ms) {
         while (dir && (entry = readdir(dir))) {
             char path[512];
             snprintf(path, sizeof path, "/sys/bus/usb/devices/%s", entry->d_name);
-            if (read_hex(path, "idVendor") != VID || read_hex(path, "idProduct") != pid) continue;
+            if (read_number(path, "idVendor", "%x") != VID || read_number(path, "idProduct", "%x") != pid) continue;
             char node[64];
-            snprintf(node, sizeof node, "/dev/bus/usb/%03u/%03u", read_dec(path, "busnum"), read_dec(path, "devnum"));
+            snprintf(node, sizeof node, "/dev/bus/usb/%03u/%03u", read_number(path, "busnum", "%u"), read_number(path, "devnum", "%u"));
             int fd = open(node, O_RDWR);
             if (fd < 0) continue;
             libusb_device_handle *h = NULL;

@@ -38,6 +38,19 @@ async function record(file: string, options: { snapshotEvery?: number; echoes?: 
   return port.recorder!.events;
 }
 
+/** Records a ROM stick that is sent `payload` on bulk OUT `times` times (the ROM may STALL it). */
+async function recordUploads(file: string, payload: Uint8Array, times: number) {
+  const writer = new TraceWriter(file, { emulator: 'test' });
+  const hub = new Hub();
+  hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
+  await hub.sleep(300);
+  const [rom] = await hub.usb.getDevices();
+  await rom!.open();
+  await rom!.claimInterface(0);
+  for (let i = 0; i < times; i++) await rom!.transferOut(1, payload).catch(() => null);
+  writer.close();
+}
+
 describe('trace files, format 3', () => {
   it('round-trip: every event comes back as recorded, and the trace replays from its first snapshot', async () => {
     const file = join(dir, 'round.myrtrace');
@@ -58,15 +71,7 @@ describe('trace files, format 3', () => {
     // 8 MiB of zeros: brotli makes a few bytes of it, more than the 1100-fold expansion a
     // reader allows, so the writer falls back to gzip for that chunk.
     const file = join(dir, 'zeros.myrtrace');
-    const writer = new TraceWriter(file, { emulator: 'test' });
-    const hub = new Hub();
-    hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
-    await hub.sleep(300);
-    const [rom] = await hub.usb.getDevices();
-    await rom!.open();
-    await rom!.claimInterface(0);
-    await rom!.transferOut(1, new Uint8Array(8 << 20)).catch(() => undefined);
-    writer.close();
+    await recordUploads(file, new Uint8Array(8 << 20), 1);
     const reader = TraceReader.open(file);
     const codecs = reader.index.chunks.map((c) => readFileSync(file)[c.offset]! & 0x80 ? 'brotli' : 'gzip');
     expect(codecs[reader.index.chunks.findIndex((c) => c.kind === Chunk.BLOBS)]).toBe('gzip');
@@ -93,17 +98,7 @@ describe('trace files, format 3', () => {
     });
     const once = join(dir, 'once.myrtrace');
     const twice = join(dir, 'twice.myrtrace');
-    for (const [file, times] of [[once, 1], [twice, 2]] as const) {
-      const writer = new TraceWriter(file, { emulator: 'test' });
-      const hub = new Hub();
-      hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
-      await hub.sleep(300);
-      const [rom] = await hub.usb.getDevices();
-      await rom!.open();
-      await rom!.claimInterface(0);
-      for (let i = 0; i < times; i++) await rom!.transferOut(1, payload).catch(() => null);
-      writer.close();
-    }
+    for (const [file, times] of [[once, 1], [twice, 2]] as const) await recordUploads(file, payload, times);
     expect(statSync(once).size).toBeGreaterThan(payload.length);
     expect(statSync(twice).size - statSync(once).size).toBeLessThan(2000);
     const reader = TraceReader.open(twice);
