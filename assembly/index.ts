@@ -1,6 +1,7 @@
 // The WebAssembly side of the emulator. It imports the machine's one memory (CMX and DDR live
 // in it, see emu/memory/shared-memory.ts), so code here touches the same bytes the LEON sees.
-// The SHAVE cores will run here; for now it holds the memory scans that snapshots use.
+// The SHAVE cores will run here; for now it holds the memory scans that snapshots use and the
+// SHAVE f16 arithmetic.
 
 /** True when `length` bytes from `ptr` are all zero. 64 bytes per step with SIMD. */
 export function isZero(ptr: usize, length: usize): bool {
@@ -29,3 +30,6 @@ export function firstNonZeroPage(start: usize, count: u32, pageSize: usize): u32
   }
   return count;
 }
+
+// SHAVE f16 lane arithmetic (software binary16), exported for its exhaustive tests.
+export { f16ToF32, f32ToF16, f16Add, f16Sub, f16Mul, f16Div, f16Sqrt } from './shave/f16';

@@ -6,6 +6,15 @@ import { packageRoot } from '../package-root.js';
 export interface WasmExports {
   isZero(ptr: number, length: number): number;
   firstNonZeroPage(start: number, count: number, pageSize: number): number;
+  /** binary16 (as the low 16 bits of a u32) to f32, exactly. */
+  f16ToF32(h: number): number;
+  /** f32 to binary16, round to nearest even. */
+  f32ToF16(value: number): number;
+  f16Add(a: number, b: number): number;
+  f16Sub(a: number, b: number): number;
+  f16Mul(a: number, b: number): number;
+  f16Div(a: number, b: number): number;
+  f16Sqrt(a: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
