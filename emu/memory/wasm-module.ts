@@ -15,6 +15,14 @@ export interface WasmExports {
   f16Mul(a: number, b: number): number;
   f16Div(a: number, b: number): number;
   f16Sqrt(a: number): number;
+  /** f64 to binary16 in one rounding. */
+  f64ToF16(value: number): number;
+  f16Rcp(a: number): number;
+  f16Rsqrt(a: number): number;
+  f16Exp(a: number): number;
+  f16Log(a: number): number;
+  f16Sin(a: number): number;
+  f16Cos(a: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -121,6 +121,38 @@ describe('SHAVE f16 (software binary16 in WASM)', () => {
     ['sqrt', (a) => wasm.f16Sqrt(a), (x) => Math.sqrt(x)],
   ];
 
+  it('rounds f64 to f16 in one step, not through f32', () => {
+    for (let h = 0; h < 0x7bff; h++) {
+      const mid = (value(h) + value(h + 1)) / 2;
+      // Just above and below a midpoint by less than an f32 ulp: f32 would round to the midpoint first.
+      for (const x of [mid, mid * (1 + 2 ** -40), mid * (1 - 2 ** -40), -mid * (1 + 2 ** -40)]) {
+        expect(wasm.f64ToF16(x), `f64 ${x}`).toBe(nearest(x));
+      }
+    }
+    for (const [x, h] of [[NaN, 0x7e00], [Infinity, 0x7c00], [-0, 0x8000], [2 ** -25, 0], [2 ** -25 * (1 + 2 ** -50), 1], [65520, 0x7c00], [65519.999999, 0x7bff]] as const) {
+      expect(wasm.f64ToF16(x) & (Number.isNaN(x) ? 0x7e00 : 0xffff), `f64 ${x}`).toBe(h);
+    }
+  });
+
+  const FUNCTIONS: [string, (a: number) => number, (x: number) => number][] = [
+    ['rcp', wasm.f16Rcp, (x) => 1 / x],
+    ['rsqrt', wasm.f16Rsqrt, (x) => 1 / Math.sqrt(x)],
+    ['exp', wasm.f16Exp, Math.exp],
+    ['log', wasm.f16Log, Math.log],
+    ['sin', wasm.f16Sin, Math.sin],
+    ['cos', wasm.f16Cos, Math.cos],
+  ];
+
+  it.each(FUNCTIONS)('SAU %s agrees with the f64 function rounded once, on all 65 536 inputs', (name, op, exact) => {
+    const differ: string[] = [];
+    for (let h = 0; h < 0x10000; h++) {
+      const got = op(h);
+      const want = nearest(exact(value(h)));
+      if (isNaN16(want) ? !isNaN16(got) : got !== want) differ.push(`${name}(0x${h.toString(16)}) = 0x${got.toString(16)}, want 0x${want.toString(16)}`);
+    }
+    expect(differ).toEqual([]);
+  });
+
   it.each(OPS)('%s is correctly rounded on edge values and 200 000 random pairs', (name, op, exact) => {
     const pairs = [...EDGES.flatMap((a) => EDGES.map((b) => [a, b] as [number, number])), ...randomPairs(200_000)];
     for (const [a, b] of pairs) {
