@@ -59,3 +59,12 @@ export abstract class StickServer {
 
   protected abstract accept(socket: Socket, peer: string): void;
 }
+
+/** A connection's socket wired to its protocol: data in, and one end however it comes. */
+export function wireSocket(socket: Socket, receive: (chunk: Buffer) => void, end: (reason: string) => void): void {
+  socket.setNoDelay(true);
+  socket.on('data', receive);
+  socket.on('error', (error) => end(`socket error: ${error.message}`));
+  socket.on('end', () => end('client hung up'));
+  socket.on('close', () => end('client left'));
+}

@@ -12,7 +12,7 @@ import type { TransferStatus } from '../events/event.js';
 import type { Stick } from '../machine/stick.js';
 import { decodeSetup } from '../usb/setup.js';
 import type { AttachedDevice, DeviceRunner } from './device-runner.js';
-import { StickServer, type StickServerOptions } from './stick-server.js';
+import { StickServer, wireSocket, type StickServerOptions } from './stick-server.js';
 
 const VERSION = 0x0111;
 const OP_REQ_DEVLIST = 0x8005;
@@ -90,11 +90,7 @@ class Session {
     private readonly runner: DeviceRunner,
     private readonly hooks: SessionHooks,
   ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (error) => this.end(`socket error: ${error.message}`));
-    socket.on('end', () => this.end('client hung up'));
-    socket.on('close', () => this.end('client left'));
+    wireSocket(socket, (chunk) => this.receive(chunk), (reason) => this.end(reason));
   }
 
   end(reason: string): void {

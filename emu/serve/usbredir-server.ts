@@ -13,7 +13,7 @@ import type { Stick } from '../machine/stick.js';
 import type { TransferStatus } from '../events/event.js';
 import { Request } from '../usb/setup.js';
 import type { AttachedDevice, DeviceRunner } from './device-runner.js';
-import { StickServer, type StickServerOptions } from './stick-server.js';
+import { StickServer, wireSocket, type StickServerOptions } from './stick-server.js';
 import { Cap, capWords, encodePacket, EndpointType, hasCap, PacketReader, ProtocolError, Speed, Status, Type, type Packet } from './usbredir-protocol.js';
 
 export const SERVER_VERSION = 'myriad-emu usbredir 0.7';
@@ -76,11 +76,7 @@ class Connection {
     private readonly runner: DeviceRunner,
     private readonly onClose: (reason: string) => void,
   ) {
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('error', (error) => this.end(`socket error: ${error.message}`));
-    socket.on('end', () => this.end('client hung up'));
-    socket.on('close', () => this.end('client left'));
+    wireSocket(socket, (chunk) => this.receive(chunk), (reason) => this.end(reason));
     this.send(Type.hello, 0n, this.helloBody());
   }
 
