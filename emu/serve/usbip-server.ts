@@ -11,6 +11,7 @@ import type { Socket } from 'node:net';
 import type { TransferStatus } from '../events/event.js';
 import type { Stick } from '../machine/stick.js';
 import { decodeSetup } from '../usb/setup.js';
+import { ByteQueue } from './byte-queue.js';
 import type { AttachedDevice, DeviceRunner } from './device-runner.js';
 import { StickServer, wireSocket, type StickServerOptions } from './stick-server.js';
 
@@ -76,7 +77,7 @@ class ProtocolError extends Error {}
 
 /** One TCP connection: operations first, then (after an import) URBs. */
 class Session {
-  private buffer: Buffer = Buffer.alloc(0);
+  private readonly queue = new ByteQueue();
   private imported: AttachedDevice | null = null;
   /** Outstanding URBs: seqnum -> the stick's transfer id. */
   private readonly urbs = new Map<number, number>();
@@ -103,13 +104,10 @@ class Session {
   }
 
   private receive(chunk: Buffer): void {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.queue.push(chunk);
     try {
-      for (;;) {
-        const used = this.imported ? this.urb() : this.operation();
-        if (used === 0 || this.closed) break;
-        this.buffer = this.buffer.subarray(used);
-      }
+      let more = true;
+      while (more && !this.closed) more = this.imported ? this.urb() : this.operation();
     } catch (error) {
       if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
       else throw error;
@@ -122,10 +120,10 @@ class Session {
 
   // ---- operations (before an import)
 
-  /** Handles one operation if it is all here; returns the bytes it used, 0 to wait for more. */
-  private operation(): number {
-    const b = this.buffer;
-    if (b.length < 8) return 0;
+  /** Handles one operation if it is all here; false to wait for more bytes. */
+  private operation(): boolean {
+    if (this.queue.length < 8) return false;
+    const b = this.queue.peek(8);
     const version = b.readUInt16BE(0);
     const code = b.readUInt16BE(2);
     if (code !== OP_REQ_DEVLIST && code !== OP_REQ_IMPORT) throw new ProtocolError(`unknown operation 0x${code.toString(16)}`);
@@ -135,23 +133,24 @@ class Session {
       const head = this.opHeader(OP_REP_DEVLIST, 0);
       const count = Buffer.alloc(4);
       count.writeUInt32BE(device ? 1 : 0);
+      this.queue.take(8);
       this.send(device ? Buffer.concat([head, count, this.deviceRecord(device, true)]) : Buffer.concat([head, count]));
       this.hooks.log('listed the devices');
-      return 8;
+      return true;
     }
-    if (b.length < 40) return 0;
-    const busid = b.toString('latin1', 8, 40).replace(/\0.*$/s, '');
+    if (this.queue.length < 40) return false;
+    const busid = this.queue.take(40).toString('latin1', 8, 40).replace(/\0.*$/s, '');
     const device = this.runner.current;
     if (busid !== BUSID || !device || !this.hooks.import()) {
       this.send(this.opHeader(OP_REP_IMPORT, 1));
       this.hooks.log(`refused to import ${JSON.stringify(busid)}: ${busid !== BUSID ? 'no such device' : device ? 'already imported' : 'the device is away'}`);
       this.end('import refused');
-      return 40;
+      return true;
     }
     this.imported = device;
     this.send(Buffer.concat([this.opHeader(OP_REP_IMPORT, 0), this.deviceRecord(device, false)]));
     this.hooks.log(`imported ${BUSID} (${hex4(device.device.vendorId)}:${hex4(device.device.productId)})`);
-    return 40;
+    return true;
   }
 
   private opHeader(code: number, status: number): Buffer {
@@ -194,16 +193,18 @@ class Session {
 
   // ---- URBs (after an import)
 
-  private urb(): number {
-    const b = this.buffer;
-    if (b.length < 48) return 0;
+  /** Handles one URB command if it is all here; false to wait for more bytes. */
+  private urb(): boolean {
+    if (this.queue.length < 48) return false;
+    const b = this.queue.peek(48);
     const command = b.readUInt32BE(0);
     const seqnum = b.readUInt32BE(4);
     const direction = b.readUInt32BE(12);
     const ep = b.readUInt32BE(16);
     if (command === CMD_UNLINK) {
       this.unlink(seqnum, b.readUInt32BE(20));
-      return 48;
+      this.queue.take(48);
+      return true;
     }
     if (command !== CMD_SUBMIT) throw new ProtocolError(`unknown command ${command}`);
     if (direction > 1 || ep > 15) throw new ProtocolError(`a URB for endpoint ${ep} direction ${direction}`);
@@ -213,10 +214,10 @@ class Session {
     if (packets !== 0 && packets !== -1 && packets !== 0xffffffff) throw new ProtocolError('isochronous URBs: the stick has no isochronous endpoints');
     const isOut = direction === 0;
     const total = 48 + (isOut ? length : 0);
-    if (b.length < total) return 0;
-    const data = isOut ? Buffer.from(b.subarray(48, total)) : null;
-    this.submit(seqnum, ep, isOut, length, Buffer.from(b.subarray(40, 48)), data);
-    return total;
+    if (this.queue.length < total) return false;
+    const whole = this.queue.take(total);
+    this.submit(seqnum, ep, isOut, length, Buffer.from(whole.subarray(40, 48)), isOut ? Buffer.from(whole.subarray(48)) : null);
+    return true;
   }
 
   private submit(seqnum: number, ep: number, isOut: boolean, length: number, setupBytes: Buffer, data: Buffer | null): void {

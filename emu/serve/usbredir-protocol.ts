@@ -1,3 +1,5 @@
+import { ByteQueue } from './byte-queue.js';
+
 /**
  * The usbredir wire protocol (spice usbredir, usb-redirection-protocol.md; usbredirproto.h),
  * version 0.7: packed little-endian structs. Every packet is a header { u32 type, u32 length,
@@ -140,26 +142,24 @@ export class ProtocolError extends Error {}
  * than MAX_PACKET_DATA plus a header.
  */
 export class PacketReader {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private readonly queue = new ByteQueue();
   longIds = false;
 
   push(chunk: Buffer): Packet[] {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
+    this.queue.push(chunk);
     const packets: Packet[] = [];
     for (;;) {
       const headBytes = this.longIds ? 16 : 12;
-      if (this.pendingBytes < headBytes) break;
-      const head = this.peek(headBytes);
+      if (this.queue.length < headBytes) break;
+      const head = this.queue.peek(headBytes);
       const type = head.readUInt32LE(0);
       const length = head.readUInt32LE(4);
       const own = TYPE_HEADER_BYTES[type];
       if (own === undefined) throw new ProtocolError(`unknown packet type ${type}`);
       const max = type === Type.hello ? own + 4 * MAX_HELLO_CAP_WORDS : HAS_DATA.has(type) ? own + MAX_PACKET_DATA : own;
       if (length > max) throw new ProtocolError(`packet type ${type} claims ${length} bytes; at most ${max} are allowed`);
-      if (this.pendingBytes < headBytes + length) break;
-      const whole = this.take(headBytes + length);
+      if (this.queue.length < headBytes + length) break;
+      const whole = this.queue.take(headBytes + length);
       const id = this.longIds ? whole.readBigUInt64LE(8) : BigInt(whole.readUInt32LE(8));
       packets.push({ type, id, body: whole.subarray(headBytes) });
       // The id size changes after the hello: the caller sets longIds before the next packet.
@@ -169,21 +169,6 @@ export class PacketReader {
   }
 
   get buffered(): number {
-    return this.pendingBytes;
-  }
-
-  private peek(bytes: number): Buffer {
-    if (this.pending[0]!.length < bytes) this.pending = [Buffer.concat(this.pending)];
-    return this.pending[0]!.subarray(0, bytes);
-  }
-
-  private take(bytes: number): Buffer {
-    if (this.pending[0]!.length < bytes) this.pending = [Buffer.concat(this.pending)];
-    const first = this.pending[0]!;
-    const out = first.subarray(0, bytes);
-    if (first.length === bytes) this.pending.shift();
-    else this.pending[0] = first.subarray(bytes);
-    this.pendingBytes -= bytes;
-    return out;
+    return this.queue.length;
   }
 }

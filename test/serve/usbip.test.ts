@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stick } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
 import { UsbipServer } from '../../emu/serve/usbip-server.js';
+import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
 import { haveTools } from '../support/require-tool.js';
 
 const VSC = readFileSync(new URL('../../firmware-stubs/vsc/vsc-ma2485.mvcmd', import.meta.url));
@@ -245,5 +246,29 @@ describe('USB/IP server', () => {
     expect(await second.import('1-1')).toBe(1);
     expect(lines.some((l) => /refused to import "1-1": already imported/.test(l))).toBe(true);
     first.close();
+  });
+});
+
+describe('USB/IP server, large URBs', () => {
+  it('a 4 MiB bulk OUT URB arriving in 997-byte pieces is taken whole, once', async () => {
+    const server = await UsbipServer.listen(new Stick({ model: ma2485 }), { port: 0 });
+    while (!server.runner.current) await sleep(5);
+    const client = await Client.open(server.address.port);
+    expect(await client.import('1-1')).toBe(0x2485);
+    expect((await client.control([0, 9, 1, 0, 0, 0, 0, 0], false, 0)).status).toBe(0);
+    // A valid ROM stream: the magic, then one 4 MiB load record into DDR.
+    const stream = Buffer.from(encodeMvcmd([{ op: 'magic' }, { op: 'load', addr: 0x80000000, data: new Uint8Array(4 << 20).fill(0x3c) }]));
+    const head = Buffer.alloc(48);
+    head.writeUInt32BE(1, 0);
+    head.writeUInt32BE(77, 4);
+    head.writeUInt32BE(1, 16);
+    head.writeInt32BE(stream.length, 24);
+    const wire = Buffer.concat([head, stream]);
+    for (let at = 0; at < wire.length; at += 997) client.write(wire.subarray(at, at + 997));
+    const reply = await client.reply(false);
+    expect([reply.seqnum, reply.status]).toEqual([77, 0]);
+    expect(server.stick.bus.peek(0x80000000 + (4 << 20) - 4, 4)).toEqual(new Uint8Array(4).fill(0x3c));
+    client.close();
+    await server.close();
   });
 });
