@@ -158,7 +158,9 @@ class Connection {
         return;
       case Type.get_alt_setting: {
         need(1);
-        const alt = this.connected?.alternates.get(body[0]!);
+        // An interface nobody has set is at alternate 0.
+        const exists = this.interfaces().some((i) => i.number === body[0]);
+        const alt = exists ? (this.connected?.alternates.get(body[0]!) ?? 0) : undefined;
         this.send(Type.alt_setting_status, packet.id, Buffer.from([alt === undefined ? Status.inval : Status.success, body[0]!, alt ?? 0xff]));
         return;
       }

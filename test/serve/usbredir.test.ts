@@ -107,6 +107,24 @@ describe('usbredir server', () => {
     client.close();
   });
 
+  it('get_configuration, and set/get alt setting: alternate 0 exists, alternate 1 STALLs', async () => {
+    const client = await connected();
+    await client.device!.selectConfiguration(1);
+    const configuration = await client.request(7, Buffer.alloc(0)).reply;
+    expect([configuration.type, configuration.body[0], configuration.body[1]]).toEqual([8, 0, 1]);
+    const before = await client.request(10, Buffer.from([0])).reply;
+    expect([before.type, ...before.body]).toEqual([11, 0, 0, 0]); // never set: alternate 0
+    const set0 = await client.request(9, Buffer.from([0, 0])).reply;
+    expect([set0.type, ...set0.body]).toEqual([11, 0, 0, 0]); // alt_setting_status: success, interface 0, alt 0
+    const set1 = await client.request(9, Buffer.from([0, 1])).reply;
+    expect([set1.type, set1.body[0], set1.body[2]]).toEqual([11, 4, 0]); // stall; still alternate 0
+    const get = await client.request(10, Buffer.from([0])).reply;
+    expect([get.type, ...get.body]).toEqual([11, 0, 0, 0]);
+    const unknown = await client.request(10, Buffer.from([5])).reply;
+    expect(unknown.body[0]).toBe(2); // inval: no interface 5
+    client.close();
+  });
+
   it('a reset from the host resets the stick and restores its address and configuration', async () => {
     const client = await connected();
     await client.device!.selectConfiguration(1);
