@@ -1,0 +1,124 @@
+/**
+ * The SHAVE instruction set as data: every operation of every unit with its operands, and the
+ * open encoding this emulator defines for it (docs/shave-isa.md). The silicon's encoding is not
+ * public; this one is ours, and says so.
+ *
+ * A bundle is a header word and one word per unit that has an operation in it, in UNITS order.
+ * Header: bits 0-7 which units are present (bit n = UNITS[n]), bits 8-15 idle cycles after the
+ * bundle (`nop N` is an empty bundle with N - 1 of them), bits 16-23 the marker 0xA5, bits
+ * 24-31 zero. Slot word: bits 0-7 the operation's index in its unit's table, then its operands
+ * from bit 8 up, each in its width, in order.
+ */
+
+/** The units in slot order (header bit order). LSU0 and LSU1 share one table. */
+export const UNITS = ['peu', 'bru', 'lsu0', 'lsu1', 'iau', 'sau', 'vau', 'cmu'] as const;
+export type Unit = (typeof UNITS)[number];
+export type Table = 'peu' | 'bru' | 'lsu' | 'iau' | 'sau' | 'vau' | 'cmu';
+export const tableOf = (unit: Unit): Table => (unit === 'lsu0' || unit === 'lsu1' ? 'lsu' : unit);
+
+export const HEADER_MARKER = 0xa5;
+
+/**
+ * Operand kinds and their widths in a slot word. `target` is a signed offset in bytes/4 from
+ * the bundle's own address, and takes the bits the other operands leave (at least 16).
+ */
+export const OPERAND_BITS = { i: 5, s: 5, v: 5, cond: 4, lane: 4, u16: 16, s14: 14, u8: 8, target: 0 } as const;
+export type OperandKind = keyof typeof OPERAND_BITS;
+
+/** Condition codes that CMU compares set and PEU and CMU moves test. */
+export const CONDITIONS = ['always', 'eq', 'neq', 'lt', 'lte', 'gt', 'gte', 'ltu', 'lteu', 'gtu', 'gteu', 'never'] as const;
+
+export interface OpSpec {
+  readonly table: Table;
+  /** The mnemonic after the unit, with its type suffixes: `add.i32`, `cvt.f16.f32`. */
+  readonly name: string;
+  readonly operands: readonly OperandKind[];
+}
+
+const INT_TYPES = ['i8', 'i16', 'i32'];
+const LANE_TYPES = ['i8', 'i16', 'i32', 'f16', 'f32'];
+const FLOAT_TYPES = ['f16', 'f32'];
+
+function ops(table: Table, names: readonly string[], types: readonly string[] | null, operands: readonly OperandKind[]): OpSpec[] {
+  return names.flatMap((name) => (types ? types.map((type) => ({ table, name: `${name}.${type}`, operands })) : [{ table, name, operands }]));
+}
+
+/** Every operation, per table; an operation's opcode is its index in its table. */
+export const TABLES: Readonly<Record<Table, readonly OpSpec[]>> = {
+  peu: [
+    // Predication: the other operations of the bundle take effect only if the condition holds.
+    ...ops('peu', ['pc1c'], null, ['cond']),
+  ],
+  bru: [
+    ...ops('bru', ['bra', 'bal'], null, ['target']), // bal links i30
+    ...ops('bru', ['jmp', 'jal'], null, ['i']),
+    ...ops('bru', ['ret'], null, []), // jmp i30
+    ...ops('bru', ['rpl'], null, ['i', 'target']), // repeat up to target, i times, no overhead
+    ...ops('bru', ['swih'], null, ['u16']), // halt, OSR bit 3, with a code
+  ],
+  lsu: [
+    ...ops('lsu', ['ldil', 'ldih'], null, ['i', 'u16']), // low / high 16 bits (of a number or label)
+    ...ops('lsu', ['ld', 'ldi'], ['i8', 'u8', 'i16', 'u16', 'i32'], ['i', 'i', 's14']), // ldi: address += offset after
+    ...ops('lsu', ['st', 'sti'], ['i8', 'i16', 'i32'], ['i', 'i', 's14']),
+    ...ops('lsu', ['ld', 'ldi', 'st', 'sti'], ['s32'], ['s', 'i', 's14']),
+    ...ops('lsu', ['ld', 'ldi', 'st', 'sti'], ['v64', 'v128'], ['v', 'i', 's14']),
+  ],
+  iau: [
+    ...ops('iau', ['add', 'sub', 'mul', 'and', 'or', 'xor', 'shl', 'shr', 'sar', 'min', 'max', 'minu', 'maxu'], null, ['i', 'i', 'i']),
+    ...ops('iau', ['add', 'sub', 'and', 'or', 'xor', 'shl', 'shr', 'sar'], null, ['i', 'i', 's14']),
+    ...ops('iau', ['not', 'abs', 'mov'], null, ['i', 'i']),
+  ],
+  sau: [
+    ...ops('sau', ['add', 'sub', 'mul', 'div', 'min', 'max'], FLOAT_TYPES, ['s', 's', 's']),
+    ...ops('sau', ['sqrt', 'rcp', 'rsqrt', 'exp', 'log', 'sin', 'cos', 'abs', 'neg'], FLOAT_TYPES, ['s', 's']),
+    ...ops('sau', ['add', 'sub', 'mul'], ['i32'], ['s', 's', 's']),
+    ...ops('sau', ['cvt.f16.f32', 'cvt.f32.f16', 'cvt.f32.i32', 'cvt.i32.f32'], null, ['s', 's']),
+  ],
+  vau: [
+    ...ops('vau', ['add', 'sub', 'mul', 'min', 'max'], LANE_TYPES, ['v', 'v', 'v']),
+    // Multiply-accumulate: the lane-wide accumulator of the destination register.
+    ...ops('vau', ['mac'], LANE_TYPES, ['v', 'v', 'v']),
+    ...ops('vau', ['abs', 'neg'], LANE_TYPES, ['v', 'v']),
+    ...ops('vau', ['adds', 'subs'], ['i8', 'u8', 'i16', 'u16'], ['v', 'v', 'v']), // saturating
+    ...ops('vau', ['and', 'or', 'xor'], null, ['v', 'v', 'v']),
+    ...ops('vau', ['not'], null, ['v', 'v']),
+    ...ops('vau', ['shl', 'shr', 'sar'], INT_TYPES, ['v', 'v', 'v']), // by lane
+    ...ops('vau', ['shl', 'shr', 'sar'], INT_TYPES, ['v', 'v', 'u8']), // by an immediate
+    ...ops('vau', ['cvt.f16.f32', 'cvt.f32.f16', 'cvt.f32.i32', 'cvt.i32.f32', 'cvt.f16.i16', 'cvt.i16.f16', 'cvt.i8.i16', 'cvt.i16.i8', 'cvt.i16.i32', 'cvt.i32.i16'], null, ['v', 'v']),
+  ],
+  cmu: [
+    // Compares set the condition codes.
+    ...ops('cmu', ['cmii'], ['i32', 'u32'], ['i', 'i']),
+    ...ops('cmu', ['cmss'], ['i32', 'f16', 'f32'], ['s', 's']),
+    ...ops('cmu', ['cmvv'], LANE_TYPES, ['v', 'v', 'v']), // lane masks into the destination
+    // Moves between the files: cp<to><from>.
+    ...ops('cmu', ['cpii'], null, ['i', 'i']),
+    ...ops('cmu', ['cpsi'], null, ['s', 'i']),
+    ...ops('cmu', ['cpis'], null, ['i', 's']),
+    ...ops('cmu', ['cpss'], null, ['s', 's']),
+    ...ops('cmu', ['cpvv'], null, ['v', 'v']),
+    ...ops('cmu', ['cpvi'], ['i8', 'i16', 'i32'], ['i', 'v', 'lane']), // extract a lane
+    ...ops('cmu', ['cpiv'], ['i8', 'i16', 'i32'], ['v', 'i', 'lane']), // insert a lane
+    ...ops('cmu', ['bcst'], ['i8', 'i16', 'i32'], ['v', 'i']), // broadcast to every lane
+    ...ops('cmu', ['vshuf'], ['i32'], ['v', 'v', 'u8']), // lane n takes lane (u8 >> 2n) & 3
+    ...ops('cmu', ['cmovii'], null, ['i', 'i', 'cond']), // move if the condition holds
+    ...ops('cmu', ['cmovvv'], null, ['v', 'v', 'cond']),
+  ],
+};
+
+/** Bits left for a `target` operand beside the others. */
+export function targetBits(spec: OpSpec): number {
+  return 24 - spec.operands.reduce((sum, kind) => sum + OPERAND_BITS[kind], 0);
+}
+
+/** Operations by unit table and full name, each possibly with several operand forms. */
+export const BY_NAME: ReadonlyMap<string, readonly { opcode: number; spec: OpSpec }[]> = (() => {
+  const map = new Map<string, { opcode: number; spec: OpSpec }[]>();
+  for (const [table, specs] of Object.entries(TABLES)) {
+    specs.forEach((spec, opcode) => {
+      const key = `${table}.${spec.name}`;
+      map.set(key, [...(map.get(key) ?? []), { opcode, spec }]);
+    });
+  }
+  return map;
+})();
