@@ -19,6 +19,7 @@ import type { EmulatedUSBDevice } from '../host/webusb.js';
 import { ProgressBar } from './progress.js';
 import { EXIT, InputError, UsageError } from './errors.js';
 import { SERVE_HELP, serveCommand } from './serve-command.js';
+import { SHAVE_HELP, shaveCommand } from './shave-command.js';
 import { exportCommand, logCommand, replayCommand, seekCommand, statCommand, trimCommand } from './trace-commands.js';
 import { ObjectError, parseObject } from '../toolchain/elf-object.js';
 import { LayoutError, parseLayout } from '../toolchain/layout-file.js';
@@ -36,6 +37,7 @@ Commands:
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   record <trace> <image>  boot (and optionally talk XLink) while recording a trace
   serve --usbredir PORT   export emulated sticks to real hosts (usbredir, USB/IP)
+  shave asm|disasm        the SHAVE assembler and disassembler
   replay <trace>          re-execute a recorded trace and check every event
   log <trace>             the events of a trace, in words, filtered
   stat <trace>            counts, bytes per endpoint, time per phase
@@ -125,6 +127,7 @@ and the memory ranges asked for as hex.`,
 Re-executes the trace and writes a new one that begins with a snapshot at the first input at or
 after event N and ends before the first input after event M; it replays on its own.`,
   serve: SERVE_HELP,
+  shave: SHAVE_HELP,
   export: `Usage: myriad-emu export --pcap <trace> -o <out.pcap>
 
 Writes the USB traffic as a pcap file with link type 220 (Linux usbmon, 64-byte header), as
@@ -176,6 +179,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return mvcmdCommand(rest, print);
       case 'serve':
         return await serveCommand(rest, print);
+      case 'shave':
+        return shaveCommand(rest, print);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }
