@@ -3,7 +3,7 @@
  * did not complete, a replay that diverged), 2 a usage error, 3 an input file that cannot be
  * read or is malformed.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { describeEvent, formatTime } from '../events/canonical.js';
 import { bootDevice, BootError } from '../host/boot.js';
@@ -17,7 +17,7 @@ import { imageHash, TraceError, TraceWriter } from '../trace/format.js';
 import { XLinkClient } from '../host/xlink.js';
 import type { EmulatedUSBDevice } from '../host/webusb.js';
 import { ProgressBar } from './progress.js';
-import { EXIT, InputError, UsageError } from './errors.js';
+import { EXIT, InputError, readInput, UsageError } from './errors.js';
 import { SERVE_HELP, serveCommand } from './serve-command.js';
 import { SHAVE_HELP, shaveCommand } from './shave-command.js';
 import { exportCommand, logCommand, replayCommand, seekCommand, statCommand, trimCommand } from './trace-commands.js';
@@ -201,15 +201,6 @@ function help(topic: string): string {
   const text = HELP[topic];
   if (text === undefined) throw new UsageError(`no help for '${topic}'`);
   return text.replace('$VERSION', emulatorVersion());
-}
-
-function readInput(path: string | undefined, what: string): Uint8Array {
-  if (!path) throw new UsageError(`${what} file missing`);
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new InputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 function info(args: string[], print: (line?: string) => void): number {

@@ -1,9 +1,9 @@
 /** `myriad-emu shave asm|disasm`: the SHAVE assembler and disassembler (docs/shave-isa.md). */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AsmError, assemble, DecodeError, disassemble } from '../shave/assembler.js';
 import { ProgramFileError, readProgram, writeProgram } from '../shave/binary.js';
-import { EXIT, InputError, UsageError, type Print } from './errors.js';
+import { EXIT, InputError, readInput, UsageError, type Print } from './errors.js';
 
 export const SHAVE_HELP = `Usage: myriad-emu shave asm <source.s> -o <program.shv> [--code-base ADDR] [--data-base ADDR]
        myriad-emu shave disasm <program.shv>
@@ -16,14 +16,6 @@ const address = (text: string | undefined, fallback: number | undefined) => {
   if (text === undefined) return fallback;
   if (!/^(0x[0-9a-f]{1,8}|\d+)$/i.test(text) || Number(text) > 0xffffffff) throw new UsageError(`'${text}' is not an address`);
   return Number(text);
-};
-
-const read = (path: string) => {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new InputError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 };
 
 export function shaveCommand(args: string[], print: Print): number {
@@ -39,7 +31,7 @@ export function shaveCommand(args: string[], print: Print): number {
     if (!values.output) throw new UsageError('shave asm needs an output file: -o program.shv');
     let program;
     try {
-      program = assemble(read(file).toString('utf8'), { codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) });
+      program = assemble(Buffer.from(readInput(file, 'source')).toString('utf8'), { codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) });
     } catch (error) {
       if (error instanceof AsmError) throw new InputError(`${file}: ${error.message}`);
       throw error;
@@ -50,7 +42,7 @@ export function shaveCommand(args: string[], print: Print): number {
   }
   if (sub === 'disasm') {
     try {
-      const program = readProgram(read(file));
+      const program = readProgram(readInput(file, 'program'));
       for (const line of disassemble(program.code, program.codeBase)) print(line);
       for (let at = 0; at < program.data.length; at += 16) {
         print(`${(program.dataBase + at).toString(16).padStart(8, '0')}: .byte ${[...program.data.subarray(at, at + 16)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ')}`);

@@ -7,7 +7,7 @@ import { DEFAULT_CHIP_ID, Stick } from '../machine/stick.js';
 import { decodeStringDescriptor } from '../usb/descriptors.js';
 import { DescriptorType, encodeSetup, Request, type SetupPacket } from '../usb/setup.js';
 import { BUS_RESET_NS, CONNECT_DEBOUNCE_NS, SET_ADDRESS_RECOVERY_NS } from '../usb/timing.js';
-import { parseConfigurationDescriptor, parseDeviceDescriptor, type ConfigurationDescriptor } from '../usb/descriptor-parser.js';
+import { parseDeviceDescriptor, readConfiguration, type ConfigurationDescriptor } from '../usb/descriptor-parser.js';
 import { EmulatedUSB, EmulatedUSBDevice, type EnumeratedDevice } from './webusb.js';
 
 export type ControlDone = EventOf<'usb.control.done'>;
@@ -248,10 +248,7 @@ export class Hub {
       const configurations: { descriptor: ConfigurationDescriptor; name: string | null; interfaceNames: Map<number, string> }[] = [];
       const strings = new StringReader(this, port);
       for (let index = 0; index < device.numConfigurations; index++) {
-        const head = (await this.expectOk(port, getDescriptor(DescriptorType.CONFIGURATION, index, 9), null)).data!;
-        const total = head.length >= 4 ? head[2]! | (head[3]! << 8) : 9;
-        const full = (await this.expectOk(port, getDescriptor(DescriptorType.CONFIGURATION, index, total), null)).data!;
-        const descriptor = parseConfigurationDescriptor(full);
+        const descriptor = await readConfiguration(async (i, length) => (await this.expectOk(port, getDescriptor(DescriptorType.CONFIGURATION, i, length), null)).data!, index);
         const interfaceNames = new Map<number, string>();
         for (const intf of descriptor.interfaces) {
           const name = await strings.read(intf.iInterface);

@@ -11,7 +11,7 @@
  */
 import type { EventOf, MachineEvent } from '../events/event.js';
 import type { Stick } from '../machine/stick.js';
-import { parseConfigurationDescriptor, parseDeviceDescriptor, type ConfigurationDescriptor, type DeviceDescriptor } from '../usb/descriptor-parser.js';
+import { parseDeviceDescriptor, readConfiguration, type ConfigurationDescriptor, type DeviceDescriptor } from '../usb/descriptor-parser.js';
 import { DescriptorType, encodeSetup, Request, type SetupPacket } from '../usb/setup.js';
 import { BUS_RESET_NS, CONNECT_DEBOUNCE_NS, SET_ADDRESS_RECOVERY_NS } from '../usb/timing.js';
 
@@ -84,10 +84,6 @@ export class DeviceRunner {
     for (const id of [...this.waiters.keys()]) this.stick.cancel(id);
   }
 
-  get pending(): number {
-    return this.waiters.size;
-  }
-
   control(setup: SetupPacket, data: Uint8Array | null): Promise<ControlDone> {
     return this.submitControl(setup, data).done;
   }
@@ -111,9 +107,9 @@ export class DeviceRunner {
     if (this.waiters.has(id)) this.stick.cancel(id);
   }
 
-  /** Ids of the transfers not yet ended. */
-  pendingIds(): number[] {
-    return [...this.waiters.keys()];
+  /** Whether a transfer has not ended yet. */
+  isPending(id: number): boolean {
+    return this.waiters.has(id);
   }
 
   /** A port reset from the remote host: reset, then address and configuration restored. */
@@ -196,11 +192,8 @@ export class DeviceRunner {
       await this.wait(SET_ADDRESS_RECOVERY_NS);
       const device = parseDeviceDescriptor((await descriptor(DescriptorType.DEVICE, 0, 18)).data!);
       const configurations: ConfigurationDescriptor[] = [];
-      for (let index = 0; index < device.numConfigurations; index++) {
-        const head = (await descriptor(DescriptorType.CONFIGURATION, index, 9)).data!;
-        const total = head.length >= 4 ? head[2]! | (head[3]! << 8) : 9;
-        configurations.push(parseConfigurationDescriptor((await descriptor(DescriptorType.CONFIGURATION, index, total)).data!));
-      }
+      const configuration = async (index: number, length: number) => (await descriptor(DescriptorType.CONFIGURATION, index, length)).data!;
+      for (let index = 0; index < device.numConfigurations; index++) configurations.push(await readConfiguration(configuration, index));
       this.current = { device, configurations, configuration: 0, alternates: new Map(), generation };
       this.events.attached?.(this.current);
     } catch {

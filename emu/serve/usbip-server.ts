@@ -243,7 +243,7 @@ class Session {
       const endpoint = (isOut ? 0 : 0x80) | ep;
       id = this.runner.submitTransfer(endpoint, length, data, (done) => reply(done.status, done.data, done.length)).id;
     }
-    if (this.runner.pendingIds().includes(id)) this.urbs.set(seqnum, id);
+    if (this.runner.isPending(id)) this.urbs.set(seqnum, id);
   }
 
   private unlink(seqnum: number, target: number): void {

@@ -100,7 +100,7 @@ export const TYPE_HEADER_BYTES: Readonly<Record<number, number>> = {
 };
 
 /** The types that carry data after their header. */
-export const HAS_DATA: ReadonlySet<number> = new Set([Type.control_packet, Type.bulk_packet, Type.iso_packet, Type.interrupt_packet, Type.buffered_bulk_packet, Type.filter_filter]);
+export const HAS_DATA: ReadonlySet<number> = new Set([Type.control_packet, Type.bulk_packet, Type.iso_packet, Type.interrupt_packet, Type.buffered_bulk_packet]);
 
 /** Hard caps: nothing from the wire makes the server hold more than this per packet. */
 export const MAX_PACKET_DATA = 64 << 20;

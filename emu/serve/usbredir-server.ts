@@ -350,7 +350,7 @@ class Connection {
       if (done.status === 'ok' && request === Request.SET_CONFIGURATION && requestType === 0 && this.connected) this.connected.configuration = value;
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, isIn ? (done.data?.length ?? 0) : done.status === 'ok' ? length : 0);
     });
-    if (this.runner.pendingIds().includes(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.control_packet });
+    if (this.runner.isPending(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.control_packet });
   }
 
   private bulk(packet: Packet): void {
@@ -377,6 +377,6 @@ class Connection {
       this.inflight.delete(id);
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, done.length);
     });
-    if (this.runner.pendingIds().includes(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.bulk_packet });
+    if (this.runner.isPending(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.bulk_packet });
   }
 }

@@ -79,22 +79,7 @@ export class EventEncoder {
     this.varint(dt >= 0 ? dt * 2 : -dt * 2 - 1);
     this.previousSeq = event.seq;
     this.previousT = event.t;
-    // Device-register accesses and interrupts are most of any trace: their fields are written
-    // by name (a fixed shape each) rather than looked up by the schema's field names.
-    if (event.kind === 'bus.read' || event.kind === 'bus.write') {
-      this.string(event.initiator);
-      this.string(event.target);
-      this.varint(event.addr);
-      this.varint(event.size);
-      this.varint(event.value);
-    } else if (event.kind === 'irq') {
-      this.varint(event.line);
-      this.buffer[this.length++] = event.active ? 1 : 0;
-    } else this.fields(layout, event as unknown as Record<string, unknown>);
-    this.count++;
-  }
-
-  private fields(layout: Layout, record: Record<string, unknown>): void {
+    const record = event as unknown as Record<string, unknown>;
     const { names, types } = layout;
     for (let i = 0; i < names.length; i++) {
       const value = record[names[i]!];
@@ -112,6 +97,7 @@ export class EventEncoder {
           this.bytes(value as Uint8Array | null);
       }
     }
+    this.count++;
   }
 
   /** The records so far (valid until the next add), and a fresh start for the next chunk. */

@@ -85,3 +85,13 @@ export function parseConfigurationDescriptor(bytes: Uint8Array): ConfigurationDe
   }
   return config;
 }
+
+/**
+ * Reads configuration `index` whole, as hosts do: its first 9 bytes, whose wTotalLength says how
+ * many to ask for next. `get(index, length)` returns a GET_DESCRIPTOR(CONFIGURATION) answer.
+ */
+export async function readConfiguration(get: (index: number, length: number) => Promise<Uint8Array>, index: number): Promise<ConfigurationDescriptor> {
+  const head = await get(index, 9);
+  const total = head.length >= 4 ? head[2]! | (head[3]! << 8) : 9;
+  return parseConfigurationDescriptor(await get(index, total));
+}
