@@ -145,30 +145,27 @@ export class PacketReader {
   private readonly queue = new ByteQueue();
   longIds = false;
 
-  push(chunk: Buffer): Packet[] {
+  push(chunk: Buffer): void {
     this.queue.push(chunk);
-    const packets: Packet[] = [];
-    for (;;) {
-      const headBytes = this.longIds ? 16 : 12;
-      if (this.queue.length < headBytes) break;
-      const head = this.queue.peek(headBytes);
-      const type = head.readUInt32LE(0);
-      const length = head.readUInt32LE(4);
-      const own = TYPE_HEADER_BYTES[type];
-      if (own === undefined) throw new ProtocolError(`unknown packet type ${type}`);
-      const max = type === Type.hello ? own + 4 * MAX_HELLO_CAP_WORDS : HAS_DATA.has(type) ? own + MAX_PACKET_DATA : own;
-      if (length > max) throw new ProtocolError(`packet type ${type} claims ${length} bytes; at most ${max} are allowed`);
-      if (this.queue.length < headBytes + length) break;
-      const whole = this.queue.take(headBytes + length);
-      const id = this.longIds ? whole.readBigUInt64LE(8) : BigInt(whole.readUInt32LE(8));
-      packets.push({ type, id, body: whole.subarray(headBytes) });
-      // The id size changes after the hello: the caller sets longIds before the next packet.
-      if (type === Type.hello) break;
-    }
-    return packets;
   }
 
-  get buffered(): number {
-    return this.queue.length;
+  /**
+   * The next whole packet, or null until more bytes come. One at a time, because the id size
+   * changes after the hello: the caller sets longIds before asking for the next.
+   */
+  next(): Packet | null {
+    const headBytes = this.longIds ? 16 : 12;
+    if (this.queue.length < headBytes) return null;
+    const head = this.queue.peek(headBytes);
+    const type = head.readUInt32LE(0);
+    const length = head.readUInt32LE(4);
+    const own = TYPE_HEADER_BYTES[type];
+    if (own === undefined) throw new ProtocolError(`unknown packet type ${type}`);
+    const max = type === Type.hello ? own + 4 * MAX_HELLO_CAP_WORDS : HAS_DATA.has(type) ? own + MAX_PACKET_DATA : own;
+    if (length > max) throw new ProtocolError(`packet type ${type} claims ${length} bytes; at most ${max} are allowed`);
+    if (this.queue.length < headBytes + length) return null;
+    const whole = this.queue.take(headBytes + length);
+    const id = this.longIds ? whole.readBigUInt64LE(8) : BigInt(whole.readUInt32LE(8));
+    return { type, id, body: whole.subarray(headBytes) };
   }
 }

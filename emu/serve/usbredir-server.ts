@@ -108,12 +108,8 @@ class Connection {
 
   private receive(chunk: Buffer): void {
     try {
-      let packets = this.reader.push(chunk);
-      while (packets.length > 0) {
-        for (const packet of packets) this.handle(packet);
-        if (this.closed) return;
-        packets = this.reader.buffered > 0 ? this.reader.push(Buffer.alloc(0)) : [];
-      }
+      this.reader.push(chunk);
+      for (let packet = this.reader.next(); packet && !this.closed; packet = this.reader.next()) this.handle(packet);
     } catch (error) {
       if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
       else throw error;
