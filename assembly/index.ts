@@ -33,3 +33,6 @@ export function firstNonZeroPage(start: usize, count: u32, pageSize: usize): u32
 
 // SHAVE f16 lane arithmetic (software binary16), exported for its exhaustive tests.
 export { f16ToF32, f32ToF16, f64ToF16, f16Add, f16Sub, f16Mul, f16Div, f16Sqrt, f16Rcp, f16Rsqrt, f16Exp, f16Log, f16Sin, f16Cos } from './shave/f16';
+
+// The SHAVE cores (emu/shave/cluster.ts drives them).
+export * from './shave/core';

@@ -113,7 +113,13 @@ export type MachineEvent =
   // ---- cores, derived
   | { seq: number; t: number; kind: 'core.start'; core: string; pc: number; mode: 'call' | 'jump' | 'interrupt' }
   | { seq: number; t: number; kind: 'core.return'; core: string }
-  | { seq: number; t: number; kind: 'core.halt'; core: string; pc: number; reason: string };
+  | { seq: number; t: number; kind: 'core.halt'; core: string; pc: number; reason: string }
+  // ---- SHAVE cores, derived: started by the LEON, halted by swih or a stop, or faulted.
+  // Their loads and stores are not events; they are counted (emu/shave/cores.ts).
+  | { seq: number; t: number; kind: 'shave.start'; core: number; pc: number }
+  /** `cycles` since the start, saturating at 2^32 - 1; `code` the swih operand (0 for a stop). */
+  | { seq: number; t: number; kind: 'shave.halt'; core: number; pc: number; reason: 'swih' | 'stopped'; code: number; cycles: number }
+  | { seq: number; t: number; kind: 'shave.error'; core: number; pc: number; cause: string; addr: number };
 
 export type EventKind = MachineEvent['kind'];
 

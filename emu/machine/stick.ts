@@ -6,6 +6,7 @@ import { InterruptController } from '../soc/icb.js';
 import { Timer } from '../soc/timer.js';
 import { Uart } from '../soc/uart.js';
 import { UsbDeviceController } from '../soc/usb-device.js';
+import { ShaveCluster } from '../shave/cluster.js';
 import type { ControlCore, ControlCoreFactory } from '../core/control-core.js';
 import type { MachineEvent } from '../events/event.js';
 import { EventLog } from '../events/log.js';
@@ -113,6 +114,9 @@ export class Stick {
       devices.set(spec.name, device);
       this.bus.attach(spec.base, device);
     }
+    const shaves = new ShaveCluster('shave', this.model.shave, ctx);
+    devices.set(shaves.name, shaves);
+    this.bus.attach(this.model.shave.controlBase, shaves);
     this.devices = devices;
     const leon = options.leon === undefined ? leonCore(this.model) : options.leon;
     this.core = leon ? leon({ bus: this.bus, scheduler: this.scheduler, log: this.log, returnToRom: () => this.rom.returnFromCall(this.core!.name) }) : null;

@@ -41,7 +41,8 @@ export class SharedMemory {
    */
   bytes: Uint8Array;
   view: DataView;
-  private readonly scan: WasmExports;
+  /** The AssemblyScript module instantiated on this memory (memory scans, the SHAVE cores). */
+  readonly wasmExports: WasmExports;
 
   constructor(specs: readonly MemorySpec[]) {
     let offset = RESERVED_BYTES;
@@ -56,7 +57,7 @@ export class SharedMemory {
     this.wasm = new WebAssembly.Memory({ initial: eager / WASM_PAGE, maximum: offset / WASM_PAGE, shared: true });
     this.bytes = new Uint8Array(this.wasm.buffer);
     this.view = new DataView(this.wasm.buffer);
-    this.scan = instantiateWasm(this.wasm);
+    this.wasmExports = instantiateWasm(this.wasm);
   }
 
   /** Bytes of the WebAssembly memory that exist now. */
@@ -104,7 +105,7 @@ export class SharedMemory {
       while (page < end) {
         const count = Math.floor((end - page) / SNAPSHOT_PAGE);
         if (count === 0) break;
-        const skip = this.scan.firstNonZeroPage(page, count, SNAPSHOT_PAGE);
+        const skip = this.wasmExports.firstNonZeroPage(page, count, SNAPSHOT_PAGE);
         page += skip * SNAPSHOT_PAGE;
         if (skip === count) break;
         pages.push({ offset: page, bytes: this.bytes.slice(page, page + SNAPSHOT_PAGE) });

@@ -23,6 +23,20 @@ export interface WasmExports {
   f16Log(a: number): number;
   f16Sin(a: number): number;
   f16Cos(a: number): number;
+  // The SHAVE cores (assembly/shave/core.ts; emu/shave/cores.ts wraps them). Layout constants
+  // are exported as WebAssembly globals besides these.
+  shaveConfigure(cmxBus: number, cmxAlias: number, cmxOffset: number, cmxSize: number, ddrBus: number, ddrAlias: number, ddrOffset: number, ddrSize: number): void;
+  shaveBase(core: number): number;
+  shaveRun(core: number, budget: number): number;
+  shaveReset(core: number): void;
+  shaveStart(core: number, pc: number): void;
+  shaveInvalidate(core: number): void;
+  shaveStop(core: number): void;
+  shaveFault(core: number, cause: number, address: number): void;
+  shaveTranslate(core: number, address: number, size: number): number;
+  shaveDefine(core: number, pc: number, slots: number, cycles: number, next: number, peu: number, units: number): void;
+  shaveFoldCounters(core: number): void;
+  shaveDefineSlot(core: number, pc: number, index: number, op: number, a: number, b: number, c: number, unit: number, latency: number, imm: number, direct: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -90,7 +90,7 @@ export const TABLES: Readonly<Record<Table, readonly OpSpec[]>> = {
     // Compares set the condition codes.
     ...ops('cmu', ['cmii'], ['i32', 'u32'], ['i', 'i']),
     ...ops('cmu', ['cmss'], ['i32', 'f16', 'f32'], ['s', 's']),
-    ...ops('cmu', ['cmvv'], LANE_TYPES, ['v', 'v', 'v']), // lane masks into the destination
+    ...ops('cmu', ['cmvv'], LANE_TYPES, ['v', 'v', 'v', 'cond']), // lane masks: all ones where the condition holds
     // Moves between the files: cp<to><from>.
     ...ops('cmu', ['cpii'], null, ['i', 'i']),
     ...ops('cmu', ['cpsi'], null, ['s', 'i']),
@@ -122,3 +122,61 @@ export const BY_NAME: ReadonlyMap<string, readonly { opcode: number; spec: OpSpe
   }
   return map;
 })();
+
+/** Every operation in one numbering, table after table: the core's operation ids. */
+export const ALL_OPS: readonly OpSpec[] = Object.values(TABLES).flat();
+
+const TABLE_BASE = new Map<Table, number>();
+{
+  let base = 0;
+  for (const [table, specs] of Object.entries(TABLES) as [Table, readonly OpSpec[]][]) {
+    TABLE_BASE.set(table, base);
+    base += specs.length;
+  }
+}
+
+/** The core's id of a table's operation (its index in ALL_OPS). */
+export function opId(table: Table, opcode: number): number {
+  return TABLE_BASE.get(table)! + opcode;
+}
+
+/**
+ * The operation's name in assembly/shave/ops.ts: table_name, with the operand kinds appended
+ * when the name has several forms (iau_add_iii, iau_add_iis14).
+ */
+export function opIdentifier(spec: OpSpec): string {
+  const forms = BY_NAME.get(`${spec.table}.${spec.name}`)!.length;
+  return [spec.table, ...spec.name.split('.'), ...(forms > 1 ? [spec.operands.join('')] : [])].join('_');
+}
+
+/**
+ * Cycles from issue until a result can be read: an operation issued at cycle t writes its
+ * result so that the bundle issued at cycle t + latency (and later ones) sees it; bundles in
+ * between still see the old value (the pipeline has no interlocks). The silicon's pipeline
+ * depths are not public; these are the emulator's, kept in one place (docs/shave-isa.md).
+ * Loads are special: 3 cycles from CMX, 5 from anywhere else (see LOAD_LATENCY).
+ */
+export function latencyOf(spec: OpSpec): number {
+  const [op, type] = spec.name.split('.');
+  switch (spec.table) {
+    case 'peu':
+      return 0; // predicates its own bundle
+    case 'bru':
+      return 1; // the link register
+    case 'lsu':
+      return 1; // ldil/ldih and post-increments; loads take LOAD_LATENCY
+    case 'iau':
+      return op === 'mul' ? 2 : 1;
+    case 'sau':
+      if (type === 'i32') return op === 'mul' ? 2 : 1;
+      return ['div', 'sqrt', 'rcp', 'rsqrt', 'exp', 'log', 'sin', 'cos'].includes(op!) ? 4 : 2;
+    case 'vau':
+      if (op === 'cvt') return 2;
+      if (type === 'f16' || type === 'f32') return op === 'mac' ? 3 : 2;
+      return op === 'mul' || op === 'mac' ? 2 : 1;
+    case 'cmu':
+      return 1;
+  }
+}
+
+export const LOAD_LATENCY = { cmx: 3, other: 5 } as const;

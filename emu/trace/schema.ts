@@ -33,6 +33,9 @@ export const FIELDS: Record<EventKind, Record<string, 'number' | 'string' | 'boo
   'core.start': { core: 'string', pc: 'number', mode: 'string' },
   'core.return': { core: 'string' },
   'core.halt': { core: 'string', pc: 'number', reason: 'string' },
+  'shave.start': { core: 'number', pc: 'number' },
+  'shave.halt': { core: 'number', pc: 'number', reason: 'string', code: 'number', cycles: 'number' },
+  'shave.error': { core: 'number', pc: 'number', cause: 'string', addr: 'number' },
 };
 
 /**

@@ -1,0 +1,248 @@
+/**
+ * The SHAVEs as the LEON sees them: one control block per core on the SoC bus
+ * (myriad-facts.md section 5), and the cores' time. A core started by a register write runs in
+ * virtual time at the system clock: it is brought up to the present whenever its registers are
+ * touched, and by a scheduler task every SLICE_NS while any core runs, so a halt is seen no
+ * later than one slice after it happens (the event carries the exact cycle count).
+ */
+import type { Task } from '../time/scheduler.js';
+import type { SocContext, SocDevice } from '../soc/device.js';
+import type { ShaveSpec } from '../models/model.js';
+import { ShaveCores, STATE_BYTES, type RunResult } from './cores.js';
+
+/** Offsets in a core's control block. Offsets marked "ours" are not public; docs/shave-isa.md. */
+export const SHAVE_REGISTER = {
+  RESET: 0x0000, // write 1: the core's power-on state
+  CONTROL: 0x0004,
+  WINDOW: 0x0010, // A-D at 0x10, 0x14, 0x18, 0x1C: bus address of each 16 MB window
+  OCR: 0x1000, // bit 2: stop
+  OSR: 0x1004, // bit 3: halted by swih
+  PC: 0x1024, // SVU_PTR
+  CAUSE: 0x1028, // ours: exception cause (0 none, 1 undefined encoding, 2 misaligned, 3 unmapped, 4 branch in delay slot)
+  FAULT_ADDRESS: 0x102c, // ours: the address the exception concerns
+  SWIH_CODE: 0x1030, // ours: the operand of the swih that halted the core
+  CYCLES: 0x1034, // ours: cycles since the start, low 32 bits
+  IRF: 0x1180, // 32 x 4 bytes
+  SRF: 0x1200, // ours: 32 x 4 bytes
+  VRF: 0x1300, // 32 x 16 bytes
+} as const;
+
+export const OCR_STOP = 1 << 2;
+export const OSR_RUNNING = 1 << 0; // ours
+export const OSR_SWIH = 1 << 3;
+export const OSR_ERROR = 1 << 4; // ours: the exception state
+
+/** Virtual time between catch-ups of running cores. */
+export const SLICE_NS = 10_000;
+
+interface CoreControl {
+  ocr: number;
+  control: number;
+  /** OSR_SWIH / OSR_ERROR until written back as ones. */
+  sticky: number;
+  /** The clock cycle (of the system clock since time 0) at which the core started. */
+  startCycle: number;
+}
+
+interface ClusterSnapshot {
+  readonly controls: readonly CoreControl[];
+  readonly generation: number;
+  /** Architectural state of each core that has been used, or null. */
+  readonly states: readonly (Uint8Array | null)[];
+}
+
+export class ShaveCluster implements SocDevice {
+  readonly size: number;
+  readonly cores: ShaveCores;
+  private controls: CoreControl[];
+  /** Cores whose state may differ from the power-on state, so reset need not clear all. */
+  private used = new Set<number>();
+  private generation = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly spec: ShaveSpec,
+    private readonly ctx: SocContext,
+  ) {
+    this.size = spec.count * spec.controlStride;
+    this.cores = new ShaveCores(ctx.bus.memory, spec.count);
+    this.controls = this.freshControls();
+  }
+
+  private freshControls(): CoreControl[] {
+    return Array.from({ length: this.spec.count }, () => ({ ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 }));
+  }
+
+  private cycleAt(ns: number): number {
+    return Math.floor((ns * this.ctx.clockHz) / 1e9);
+  }
+
+  // ---- bus
+
+  read(offset: number, size: number): number {
+    const core = Math.floor(offset / this.spec.controlStride);
+    const register = offset % this.spec.controlStride;
+    this.catchUp();
+    const word = this.readWord(core, register & ~3);
+    const shift = (register & 3) * 8;
+    return size === 4 ? word : (word >>> shift) & (size === 2 ? 0xffff : 0xff);
+  }
+
+  private readWord(core: number, register: number): number {
+    const cores = this.cores;
+    const control = this.controls[core]!;
+    if (register >= SHAVE_REGISTER.WINDOW && register < SHAVE_REGISTER.WINDOW + 16) return cores.window(core, (register - SHAVE_REGISTER.WINDOW) / 4);
+    if (register >= SHAVE_REGISTER.IRF && register < SHAVE_REGISTER.IRF + 128) return cores.irf(core, (register - SHAVE_REGISTER.IRF) / 4);
+    if (register >= SHAVE_REGISTER.SRF && register < SHAVE_REGISTER.SRF + 128) return cores.srf(core, (register - SHAVE_REGISTER.SRF) / 4);
+    if (register >= SHAVE_REGISTER.VRF && register < SHAVE_REGISTER.VRF + 512) {
+      const n = register - SHAVE_REGISTER.VRF;
+      return cores.vrfWord(core, n >> 4, (n & 15) >> 2);
+    }
+    switch (register) {
+      case SHAVE_REGISTER.CONTROL: return control.control;
+      case SHAVE_REGISTER.OCR: return control.ocr;
+      case SHAVE_REGISTER.OSR: return (cores.status(core) === 'running' ? OSR_RUNNING : 0) | control.sticky;
+      case SHAVE_REGISTER.PC: return cores.pc(core);
+      case SHAVE_REGISTER.CAUSE: return cores.status(core) === 'error' ? cores.errorCode(core) : 0;
+      case SHAVE_REGISTER.FAULT_ADDRESS: return cores.error(core)?.address ?? 0;
+      case SHAVE_REGISTER.SWIH_CODE: return cores.swihCode(core);
+      case SHAVE_REGISTER.CYCLES: return cores.cycles(core) % 0x1_0000_0000;
+      default: return 0;
+    }
+  }
+
+  write(offset: number, size: number, value: number): void {
+    const core = Math.floor(offset / this.spec.controlStride);
+    const register = offset % this.spec.controlStride;
+    if (size !== 4) {
+      // Sub-word writes merge into the register, as on the rest of the bus.
+      const shift = (register & 3) * 8;
+      const mask = (size === 2 ? 0xffff : 0xff) << shift;
+      value = ((this.read(offset & ~3, 4) & ~mask) | ((value << shift) & mask)) >>> 0;
+    }
+    this.catchUp();
+    this.writeWord(core, register & ~3, value >>> 0);
+  }
+
+  private writeWord(core: number, register: number, value: number): void {
+    const cores = this.cores;
+    const control = this.controls[core]!;
+    this.used.add(core);
+    if (register >= SHAVE_REGISTER.WINDOW && register < SHAVE_REGISTER.WINDOW + 16) return cores.setWindow(core, (register - SHAVE_REGISTER.WINDOW) / 4, value);
+    if (register >= SHAVE_REGISTER.IRF && register < SHAVE_REGISTER.IRF + 128) return cores.setIrf(core, (register - SHAVE_REGISTER.IRF) / 4, value);
+    if (register >= SHAVE_REGISTER.SRF && register < SHAVE_REGISTER.SRF + 128) return cores.setSrf(core, (register - SHAVE_REGISTER.SRF) / 4, value);
+    if (register >= SHAVE_REGISTER.VRF && register < SHAVE_REGISTER.VRF + 512) {
+      const n = register - SHAVE_REGISTER.VRF;
+      return cores.setVrfWord(core, n >> 4, (n & 15) >> 2, value);
+    }
+    switch (register) {
+      case SHAVE_REGISTER.RESET:
+        if (value & 1) this.resetCore(core);
+        return;
+      case SHAVE_REGISTER.CONTROL:
+        control.control = value;
+        return;
+      case SHAVE_REGISTER.OCR: {
+        const wasStopped = (control.ocr & OCR_STOP) !== 0;
+        control.ocr = value;
+        const running = cores.status(core) === 'running';
+        if (wasStopped && !(value & OCR_STOP) && !running) this.start(core);
+        else if (value & OCR_STOP && running) this.stop(core);
+        return;
+      }
+      case SHAVE_REGISTER.OSR:
+        control.sticky &= ~value; // write ones to clear
+        return;
+      case SHAVE_REGISTER.PC:
+        // The start address; a running core's PC is its own.
+        if (cores.status(core) !== 'running') cores.setPc(core, value);
+        return;
+      default:
+        return; // read-only or unassigned: ignored
+    }
+  }
+
+  // ---- running
+
+  private start(core: number): void {
+    const control = this.controls[core]!;
+    control.sticky = 0;
+    control.startCycle = this.cycleAt(this.ctx.scheduler.now);
+    const pc = this.cores.pc(core);
+    this.cores.start(core, pc);
+    this.ctx.log.append({ kind: 'shave.start', core, pc });
+    this.scheduleSlice();
+  }
+
+  private stop(core: number): void {
+    this.cores.stop(core);
+    this.ctx.log.append({ kind: 'shave.halt', core, pc: this.cores.pc(core), reason: 'stopped', code: 0, cycles: Math.min(this.cores.cycles(core), 0xffffffff) });
+  }
+
+  private scheduleSlice(): void {
+    this.ctx.scheduler.after(SLICE_NS, this.name, 'slice', ++this.generation);
+  }
+
+  handle(task: Task): void {
+    if (task.action !== 'slice' || task.arg !== this.generation) return;
+    if (this.catchUp()) this.scheduleSlice();
+  }
+
+  /** Runs every running core up to the present. Returns whether any still runs. */
+  private catchUp(): boolean {
+    const now = this.cycleAt(this.ctx.scheduler.now);
+    let running = false;
+    for (let core = 0; core < this.spec.count; core++) {
+      if (this.cores.status(core) !== 'running') continue;
+      const due = now - this.controls[core]!.startCycle - this.cores.cycles(core);
+      if (due > 0) this.report(core, this.cores.run(core, due));
+      running ||= this.cores.status(core) === 'running';
+    }
+    return running;
+  }
+
+  private report(core: number, result: RunResult): void {
+    const pc = this.cores.pc(core);
+    if (result.kind === 'halted') {
+      this.controls[core]!.sticky |= OSR_SWIH;
+      this.controls[core]!.ocr |= OCR_STOP;
+      this.ctx.log.append({ kind: 'shave.halt', core, pc, reason: 'swih', code: result.code, cycles: Math.min(this.cores.cycles(core), 0xffffffff) });
+    } else if (result.kind === 'error') {
+      this.controls[core]!.sticky |= OSR_ERROR;
+      this.controls[core]!.ocr |= OCR_STOP;
+      this.ctx.log.append({ kind: 'shave.error', core, pc, cause: result.cause, addr: result.address });
+    }
+  }
+
+  private resetCore(core: number): void {
+    this.cores.reset(core);
+    this.controls[core] = { ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 };
+  }
+
+  // ---- device
+
+  reset(): void {
+    for (const core of this.used) this.cores.reset(core);
+    this.used.clear();
+    this.controls = this.freshControls();
+    this.generation++;
+  }
+
+  snapshot(): ClusterSnapshot {
+    const states = this.controls.map((_, core) => (this.used.has(core) ? this.cores.saveState(core) : null));
+    return { controls: this.controls.map((c) => ({ ...c })), generation: this.generation, states };
+  }
+
+  restore(snapshot: unknown): void {
+    const s = snapshot as ClusterSnapshot;
+    this.reset();
+    this.controls = s.controls.map((c) => ({ ...c }));
+    this.generation = s.generation;
+    s.states.forEach((state, core) => {
+      if (!state) return;
+      if (state.length !== STATE_BYTES) throw new RangeError(`SHAVE ${core} state is ${state.length} bytes, not ${STATE_BYTES}`);
+      this.cores.loadState(core, state);
+      this.used.add(core);
+    });
+  }
+}

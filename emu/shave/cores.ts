@@ -1,0 +1,297 @@
+/**
+ * The TypeScript handle on the SHAVE cores that run in WebAssembly (assembly/shave/core.ts):
+ * starting and stopping them, decoding bundles for their cache, committing DDR they reach, and
+ * reading their registers and counters straight from the shared memory.
+ */
+import type { SharedMemory } from '../memory/shared-memory.js';
+import type { WasmExports } from '../memory/wasm-module.js';
+import { decodeBundle, DecodeError, type DecodedBundle, type DecodedOp } from './assembler.js';
+import { latencyOf, opId, TABLES, tableOf, UNITS, type OpSpec } from './isa.js';
+
+/** The layout and codes assembly/shave/core.ts exports (as WebAssembly globals). */
+const LAYOUT_NAMES = [
+  'SHAVE_STATE', 'CORE_STRIDE', 'MAX_CORES', 'IRF', 'SRF', 'VRF', 'PC', 'STATUS', 'FLAGS', 'SWIH_CODE', 'CYCLES', 'BUNDLES', 'STALLS',
+  'WINDOWS', 'ERROR_CAUSE', 'ERROR_ADDRESS', 'UNIT_OPS', 'DDR_READ', 'DDR_WRITE', 'CMX_READ', 'CMX_WRITE', 'CMX_SLICES', 'COMMIT_ADDRESS',
+  'STATUS_STOPPED', 'STATUS_RUNNING', 'STATUS_HALTED', 'STATUS_ERROR', 'RUN_BUDGET', 'RUN_HALTED', 'RUN_ERROR', 'RUN_MISS', 'RUN_COMMIT',
+  'CAUSE_UNDEFINED', 'CAUSE_MISALIGNED', 'CAUSE_UNMAPPED', 'CAUSE_BRANCH_IN_DELAY',
+] as const;
+type LayoutName = (typeof LAYOUT_NAMES)[number];
+
+/** The bytes of a core's state that are architectural (the decoded-bundle cache comes after). */
+export const STATE_BYTES = 32768;
+
+export type CoreStatus = 'stopped' | 'running' | 'halted' | 'error';
+const STATUS_NAMES: readonly CoreStatus[] = ['stopped', 'running', 'halted', 'error'];
+
+export const CAUSES: Readonly<Record<number, string>> = {
+  1: 'undefined encoding',
+  2: 'misaligned access',
+  3: 'unmapped address',
+  4: 'branch in a delay slot',
+};
+
+export interface CoreCounters {
+  readonly cycles: number;
+  readonly bundles: number;
+  readonly stalls: number;
+  /** Operations executed per unit, in slot order (isa.ts UNITS). */
+  readonly unitOps: Readonly<Record<string, number>>;
+  readonly ddr: { readonly read: number; readonly written: number };
+  /** Bytes per CMX slice (128 KB each), only the slices touched. */
+  readonly cmx: readonly { readonly slice: number; readonly read: number; readonly written: number }[];
+}
+
+/** What one call of `run` ended with. */
+export type RunResult = { readonly kind: 'budget' } | { readonly kind: 'halted'; readonly code: number } | { readonly kind: 'error'; readonly cause: string; readonly address: number };
+
+const SPEC_IDS = new Map<OpSpec, number>(Object.values(TABLES).flatMap((specs) => specs.map((spec) => [spec, opId(spec.table, specs.indexOf(spec))] as const)));
+const LANE_BYTES: Readonly<Record<string, number>> = { i8: 1, i16: 2, i32: 4 };
+
+export class ShaveCores {
+  readonly count: number;
+  private readonly wasm: WasmExports;
+  private readonly layout: Record<LayoutName, number>;
+
+  constructor(
+    private readonly memory: SharedMemory,
+    count: number,
+  ) {
+    this.wasm = memory.wasmExports;
+    this.layout = Object.fromEntries(LAYOUT_NAMES.map((name) => [name, (this.wasm as unknown as Record<string, WebAssembly.Global>)[name]!.value as number])) as Record<LayoutName, number>;
+    this.count = count;
+    if (count > this.layout.MAX_CORES) throw new RangeError(`${count} SHAVEs; the WebAssembly side holds ${this.layout.MAX_CORES}`);
+    const cmx = memory.regions.find((r) => r.name === 'cmx')!;
+    const ddr = memory.regions.find((r) => r.name === 'ddr')!;
+    this.wasm.shaveConfigure(cmx.base, cmx.aliases[0] ?? cmx.base, cmx.offset, cmx.size, ddr.base, ddr.aliases[0] ?? ddr.base, ddr.offset, ddr.size);
+  }
+
+  /** Byte offset of core `core`'s state in the WebAssembly memory. */
+  base(core: number): number {
+    return this.layout.SHAVE_STATE + core * this.layout.CORE_STRIDE;
+  }
+
+  private u32(core: number, field: LayoutName, index = 0): number {
+    return this.memory.view.getUint32(this.base(core) + this.layout[field] + 4 * index, true);
+  }
+
+  private u64(core: number, field: LayoutName, index = 0): number {
+    return Number(this.memory.view.getBigUint64(this.base(core) + this.layout[field] + 8 * index, true));
+  }
+
+  status(core: number): CoreStatus {
+    return STATUS_NAMES[this.u32(core, 'STATUS')] ?? 'error';
+  }
+
+  pc(core: number): number {
+    return this.u32(core, 'PC');
+  }
+
+  swihCode(core: number): number {
+    return this.u32(core, 'SWIH_CODE');
+  }
+
+  /** Cycles since the core's last start. */
+  cycles(core: number): number {
+    return this.u64(core, 'CYCLES');
+  }
+
+  /** The exception cause number (CAUSES), 0 when there is none. */
+  errorCode(core: number): number {
+    return this.status(core) === 'error' ? this.u32(core, 'ERROR_CAUSE') : 0;
+  }
+
+  error(core: number): { cause: string; address: number } | null {
+    if (this.status(core) !== 'error') return null;
+    const cause = this.u32(core, 'ERROR_CAUSE');
+    return { cause: CAUSES[cause] ?? `cause ${cause}`, address: this.u32(core, 'ERROR_ADDRESS') };
+  }
+
+  /** Sets the PC of a core that is not running (where the next start begins). */
+  setPc(core: number, pc: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout.PC, pc >>> 0, true);
+  }
+
+  irf(core: number, n: number): number {
+    return this.u32(core, 'IRF', n);
+  }
+
+  setIrf(core: number, n: number, value: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout.IRF + 4 * n, value >>> 0, true);
+  }
+
+  srf(core: number, n: number): number {
+    return this.u32(core, 'SRF', n);
+  }
+
+  setSrf(core: number, n: number, value: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout.SRF + 4 * n, value >>> 0, true);
+  }
+
+  /** Word `word` (0-3, little-endian) of VRF register n. */
+  vrfWord(core: number, n: number, word: number): number {
+    return this.u32(core, 'VRF', 4 * n + word);
+  }
+
+  setVrfWord(core: number, n: number, word: number, value: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout.VRF + 16 * n + 4 * word, value >>> 0, true);
+  }
+
+  vrf(core: number, n: number): Uint8Array {
+    const at = this.base(core) + this.layout.VRF + 16 * n;
+    return this.memory.bytes.slice(at, at + 16);
+  }
+
+  window(core: number, n: number): number {
+    return this.u32(core, 'WINDOWS', n);
+  }
+
+  setWindow(core: number, n: number, value: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout.WINDOWS + 4 * n, value >>> 0, true);
+  }
+
+  counters(core: number): CoreCounters {
+    this.wasm.shaveFoldCounters(core);
+    const unitOps: Record<string, number> = {};
+    UNITS.forEach((unit, n) => (unitOps[unit] = this.u64(core, 'UNIT_OPS', n)));
+    const cmx: { slice: number; read: number; written: number }[] = [];
+    for (let slice = 0; slice < this.layout.CMX_SLICES; slice++) {
+      const read = this.u64(core, 'CMX_READ', slice);
+      const written = this.u64(core, 'CMX_WRITE', slice);
+      if (read || written) cmx.push({ slice, read, written });
+    }
+    return {
+      cycles: this.u64(core, 'CYCLES'),
+      bundles: this.u64(core, 'BUNDLES'),
+      stalls: this.u64(core, 'STALLS'),
+      unitOps,
+      ddr: { read: this.u64(core, 'DDR_READ'), written: this.u64(core, 'DDR_WRITE') },
+      cmx,
+    };
+  }
+
+  /** The core's architectural state (registers, pipeline, counters) as bytes. */
+  saveState(core: number): Uint8Array {
+    this.wasm.shaveFoldCounters(core);
+    return this.memory.bytes.slice(this.base(core), this.base(core) + STATE_BYTES);
+  }
+
+  /** Puts back a state saveState gave; bundles are decoded again as the core reaches them. */
+  loadState(core: number, state: Uint8Array): void {
+    this.wasm.shaveReset(core);
+    this.memory.bytes.set(state.subarray(0, STATE_BYTES), this.base(core));
+  }
+
+  /** Power-on state: registers, windows, counters and cache all zero, stopped. */
+  reset(core: number): void {
+    this.wasm.shaveReset(core);
+  }
+
+  /** Starts at `pc` (counters from zero, an empty bundle cache, registers as they are). */
+  start(core: number, pc: number): void {
+    this.wasm.shaveStart(core, pc >>> 0);
+  }
+
+  /** Stops a running core where it is; results in flight land first. */
+  stop(core: number): void {
+    if (this.status(core) === 'running') this.wasm.shaveStop(core);
+  }
+
+  /**
+   * Runs a core for `cycles` cycles or until it halts or faults; bundles are decoded as the
+   * core first reaches them. A bundle that starts within the budget finishes, so a run may go
+   * a few cycles past it (never more than one bundle's idle and stall cycles).
+   */
+  run(core: number, cycles: number): RunResult {
+    if (!Number.isSafeInteger(cycles) || cycles < 0) throw new RangeError(`${cycles} is not a cycle count`);
+    const end = this.u64(core, 'CYCLES') + cycles;
+    for (;;) {
+      const left = end - this.u64(core, 'CYCLES');
+      if (left <= 0) return { kind: 'budget' };
+      const result = this.wasm.shaveRun(core, Math.min(left, 0x7fffffff));
+      if (result === this.layout.RUN_MISS) this.decode(core, this.pc(core));
+      else if (result === this.layout.RUN_COMMIT) {
+        const address = this.u32(core, 'COMMIT_ADDRESS');
+        const ddr = this.memory.regions.find((r) => r.name === 'ddr')!;
+        const offset = ddr.offset + ((address - ddr.base) >>> 0) % ddr.size;
+        if (!this.memory.commit(offset, 16)) this.wasm.shaveFault(core, this.layout.CAUSE_UNMAPPED, address);
+      } else if (result === this.layout.RUN_HALTED) {
+        return this.status(core) === 'error' ? this.errorResult(core) : { kind: 'halted', code: this.swihCode(core) };
+      } else if (result === this.layout.RUN_ERROR) return this.errorResult(core);
+      // RUN_BUDGET: loop to check what is left
+    }
+  }
+
+  private errorResult(core: number): RunResult {
+    const error = this.error(core)!;
+    return { kind: 'error', cause: error.cause, address: error.address };
+  }
+
+  /** Reads, decodes and caches the bundle at `pc`; an undefined encoding faults the core. */
+  private decode(core: number, pc: number): void {
+    const bytes = new Uint8Array(36); // a header and at most eight slot words
+    let length = 0;
+    while (length < bytes.length) {
+      const offset = this.wasm.shaveTranslate(core, (pc + length) >>> 0, 4);
+      // Unmapped, or DDR never written (it reads as zero, which is no bundle): the code ends.
+      if (offset < 0) break;
+      bytes.set(this.memory.bytes.subarray(offset, offset + 4), length);
+      length += 4;
+    }
+    if (length === 0) {
+      this.wasm.shaveFault(core, pc & 3 ? this.layout.CAUSE_MISALIGNED : this.layout.CAUSE_UNMAPPED, pc);
+      return;
+    }
+    let bundle: DecodedBundle;
+    try {
+      bundle = decodeBundle(bytes.subarray(0, length), 0, pc);
+      checkLanes(bundle);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.wasm.shaveFault(core, this.layout.CAUSE_UNDEFINED, pc);
+      return;
+    }
+    const peu = bundle.ops.find((op) => op.unit === 'peu');
+    const others = bundle.ops.filter((op) => op.unit !== 'peu');
+    const units = bundle.ops.reduce((mask, op) => mask | (1 << UNITS.indexOf(op.unit)), 0);
+    this.wasm.shaveDefine(core, pc, others.length, 1 + bundle.idle, (pc + bundle.bytes) >>> 0, peu ? peu.values[0]! : -1, units);
+    others.forEach((op, index) => {
+      const registers: number[] = [];
+      let imm = 0;
+      op.spec.operands.forEach((kind, n) => {
+        if (kind === 'i' || kind === 's' || kind === 'v') registers.push(op.values[n]!);
+        else imm = op.values[n]! | 0;
+      });
+      let [a = 0, b = 0, c = 0] = registers;
+      if (op.spec.table === 'lsu' && op.spec.name === 'ldil') {
+        // An ldih of the same register beside it: the two halves compose, whatever the slot order.
+        c = others.some((other) => other.spec.name === 'ldih' && tableOf(other.unit) === 'lsu' && other.values[0] === a) ? 1 : 0;
+      }
+      const latency = latencyOf(op.spec);
+      this.wasm.shaveDefineSlot(core, pc, index, SPEC_IDS.get(op.spec)!, a, b, c, UNITS.indexOf(op.unit), latency, imm, writesDirectly(op, latency, others.slice(index + 1)) ? 1 : 0);
+    });
+  }
+}
+
+/**
+ * Whether an operation's result may be written while the bundle runs instead of queued: its
+ * latency is 1, it comes after every unit that can fault (PEU, BRU, LSUs), it writes a whole
+ * register, and no later operation of the bundle names that register at all.
+ */
+function writesDirectly(op: DecodedOp, latency: number, later: readonly DecodedOp[]): boolean {
+  if (latency !== 1 || !DIRECT_UNITS.has(op.unit) || op.spec.name.startsWith('cpiv')) return false;
+  const kind = op.spec.operands[0];
+  if (kind !== 'i' && kind !== 's' && kind !== 'v') return true; // compares: the flags, which no later unit reads
+  return !later.some((other) => other.spec.operands.some((k, n) => k === kind && other.values[n] === op.values[0]));
+}
+
+const DIRECT_UNITS = new Set(['iau', 'sau', 'vau', 'cmu']);
+
+/** A lane index past the lanes of its type is an undefined encoding. */
+function checkLanes(bundle: DecodedBundle): void {
+  for (const op of bundle.ops) {
+    const lane = op.spec.operands.indexOf('lane');
+    if (lane < 0) continue;
+    const bytes = LANE_BYTES[op.spec.name.split('.')[1]!]!;
+    if (op.values[lane]! >= 16 / bytes) throw new DecodeError(bundle.address, `${op.unit}.${op.spec.name} has no lane ${op.values[lane]}`);
+  }
+}
