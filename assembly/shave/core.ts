@@ -1095,12 +1095,15 @@ export function shaveFault(core: u32, cause: u32, address: u32): void {
   store<u32>(base + ERROR_ADDRESS, address);
 }
 
-/** The WebAssembly offset of `size` bytes at `address` as core `core` sees it; -1 unmapped, -2 not committed. */
+/**
+ * The WebAssembly offset of `size` bytes at `address` as core `core` sees it; -1 when that is
+ * not RAM (or misaligned), -2 - offset when it is DDR not committed yet.
+ */
 export function shaveTranslate(core: u32, address: u32, size: u32): i32 {
   base = SHAVE_STATE + core * CORE_STRIDE;
   fault = 0;
   const offset = translate(address, size);
-  if (fault == CAUSE_COMMIT) return -2;
+  if (fault == CAUSE_COMMIT) return -2 - <i32>(ddrOffset + (faultAddress - (faultAddress - ddrBus < ddrSize ? ddrBus : ddrAlias)));
   return fault != 0 ? -1 : <i32>offset;
 }
 

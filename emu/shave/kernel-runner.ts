@@ -37,13 +37,14 @@ export class KernelBench {
   /** The memory offset of `length` bytes at `address` as `core` sees it (committing DDR). */
   private offsetOf(core: number, address: number, length: number): number {
     const wasm = this.memory.wasmExports;
-    let first = wasm.shaveTranslate(core, address >>> 0, 1);
-    if (first === -2 || (length > 0 && wasm.shaveTranslate(core, (address + length - 1) >>> 0, 1) === -2)) {
-      const ddr = this.memory.regions.find((r) => r.name === 'ddr')!;
-      this.memory.commit(ddr.offset, ddr.size > 0 ? Math.min(ddr.size, ((address >>> 0) & 0x0fff_ffff) + length + 16) : 0);
-      first = wasm.shaveTranslate(core, address >>> 0, 1);
-    }
-    const last = length > 0 ? wasm.shaveTranslate(core, (address + length - 1) >>> 0, 1) : first;
+    const translate = (at: number) => {
+      const offset = wasm.shaveTranslate(core, at >>> 0, 1);
+      if (offset > -2) return offset;
+      this.memory.commit(-2 - offset, 1);
+      return -2 - offset;
+    };
+    const first = translate(address);
+    const last = length > 0 ? translate(address + length - 1) : first;
     if (first < 0 || last < 0 || last - first !== Math.max(0, length - 1)) {
       throw new AddressError(`0x${(address >>> 0).toString(16)}+${length} is not one stretch of RAM for SHAVE ${core}`);
     }
@@ -51,7 +52,8 @@ export class KernelBench {
   }
 
   write(core: number, address: number, bytes: Uint8Array): void {
-    this.memory.bytes.set(bytes, this.offsetOf(core, address, bytes.length));
+    const offset = this.offsetOf(core, address, bytes.length); // may grow the memory: views after
+    this.memory.bytes.set(bytes, offset);
   }
 
   read(core: number, address: number, length: number): Uint8Array {
