@@ -302,13 +302,22 @@ function landAll(cycle: u64): void {
  * Windows A-D (0x1C000000-0x1FFFFFFF) relocate through the core's window registers.
  */
 function translate(address: u32, size: u32): u32 {
-  if ((address & (size - 1)) != 0) {
+  // Scalars must be naturally aligned; vectors may start anywhere (kernels step f16 rows by
+  // one lane).
+  if (size <= 4 && (address & (size - 1)) != 0) {
     fault = CAUSE_MISALIGNED;
     faultAddress = address;
     return 0;
   }
   let bus = address;
-  if (bus >= 0x1c000000 && bus < 0x20000000) bus = load<u32>(base + WINDOWS + (((bus >> 24) - 0x1c) << 2)) + (bus & 0xffffff);
+  if (bus >= 0x1c000000 && bus < 0x20000000) {
+    if ((bus & 0xffffff) + size > 0x1000000) {
+      fault = CAUSE_UNMAPPED; // runs off the end of its window
+      faultAddress = address;
+      return 0;
+    }
+    bus = load<u32>(base + WINDOWS + (((bus >> 24) - 0x1c) << 2)) + (bus & 0xffffff);
+  }
   let local = bus - cmxBus;
   if (local >= cmxSize) local = bus - cmxAlias;
   if (local < cmxSize && local + size <= cmxSize) {

@@ -37,7 +37,7 @@ Commands:
   boot <image.mvcmd>      plug in an emulated stick and boot it with the image
   record <trace> <image>  boot (and optionally talk XLink) while recording a trace
   serve --usbredir PORT   export emulated sticks to real hosts (usbredir, USB/IP)
-  shave asm|disasm        the SHAVE assembler and disassembler
+  shave asm|disasm|run    the SHAVE assembler, disassembler and one-kernel runner
   replay <trace>          re-execute a recorded trace and check every event
   log <trace>             the events of a trace, in words, filtered
   stat <trace>            counts, bytes per endpoint, time per phase

@@ -1,16 +1,27 @@
 /** `myriad-emu shave asm|disasm`: the SHAVE assembler and disassembler (docs/shave-isa.md). */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { AsmError, assemble, DecodeError, disassemble } from '../shave/assembler.js';
+import { AsmError, assemble, DecodeError, disassemble, type Program } from '../shave/assembler.js';
+import { AddressError, KernelBench } from '../shave/kernel-runner.js';
+import { findModel } from '../models/index.js';
 import { ProgramFileError, readProgram, writeProgram } from '../shave/binary.js';
 import { EXIT, InputError, readInput, UsageError, type Print } from './errors.js';
 
 export const SHAVE_HELP = `Usage: myriad-emu shave asm <source.s> -o <program.shv> [--code-base ADDR] [--data-base ADDR]
        myriad-emu shave disasm <program.shv>
+       myriad-emu shave run <source.s|program.shv> [--model ma2450|ma2485] [--core N]
+                 [--cycles N] [--set i18=VALUE]... [--dump ADDR:LEN]...
 
 asm assembles moviAsm-style source (ops joined by ||, labels, .code/.data, nop N) into a
 program file in the emulator's own, documented encoding (docs/shave-isa.md; not the silicon's).
-Errors name the line and column. disasm prints every bundle with its address, and the data.`;
+Errors name the line and column. disasm prints every bundle with its address, and the data.
+
+run loads a program on one SHAVE (code and data through window B, which points 64 KB into the
+core's CMX slice; window A is the slice itself, C and D are DDR), sets registers (iN, sN: a
+number; vN: four words, comma-separated), runs until swih, an exception or --cycles (default
+10 000 000), and prints the cycles, the occupancy of each unit, the memory traffic per CMX
+slice and DDR, and the dumps (addresses as the core sees them). Exit 1 when the kernel did not
+halt by swih.`;
 
 const address = (text: string | undefined, fallback: number | undefined) => {
   if (text === undefined) return fallback;
@@ -23,7 +34,16 @@ export function shaveCommand(args: string[], print: Print): number {
   const { positionals, values } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { output: { type: 'string', short: 'o' }, 'code-base': { type: 'string' }, 'data-base': { type: 'string' } },
+    options: {
+      output: { type: 'string', short: 'o' },
+      'code-base': { type: 'string' },
+      'data-base': { type: 'string' },
+      model: { type: 'string' },
+      core: { type: 'string' },
+      cycles: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      dump: { type: 'string', multiple: true },
+    },
   });
   if (positionals.length !== 1) throw new UsageError(`shave ${sub ?? ''} takes one file`);
   const file = positionals[0]!;
@@ -53,5 +73,94 @@ export function shaveCommand(args: string[], print: Print): number {
     }
     return EXIT.ok;
   }
-  throw new UsageError(`shave takes asm or disasm, not '${sub ?? ''}'`);
+  if (sub === 'run') {
+    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) }, print);
+  }
+  throw new UsageError(`shave takes asm, disasm or run, not '${sub ?? ''}'`);
+}
+
+interface RunOptions {
+  readonly model: string | undefined;
+  readonly core: string | undefined;
+  readonly cycles: string | undefined;
+  readonly set: readonly string[];
+  readonly dump: readonly string[];
+  readonly codeBase: number | undefined;
+  readonly dataBase: number | undefined;
+}
+
+function loadProgram(file: string, options: RunOptions): Program {
+  const bytes = readInput(file, 'program');
+  try {
+    if (Buffer.from(bytes.subarray(0, 4)).toString('latin1') === 'SHVB') return { ...readProgram(bytes), labels: new Map() };
+    return assemble(Buffer.from(bytes).toString('utf8'), { codeBase: options.codeBase, dataBase: options.dataBase });
+  } catch (error) {
+    if (error instanceof AsmError || error instanceof ProgramFileError) throw new InputError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+function integer(text: string, what: string, max: number): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text) || Number(text) > max) throw new UsageError(`${what}: '${text}' is not a number from 0 to ${max}`);
+  return Number(text);
+}
+
+function runCommand(file: string, options: RunOptions, print: Print): number {
+  const model = findModel(options.model ?? 'ma2450');
+  if (!model) throw new UsageError(`unknown model '${options.model}' (ma2450 or ma2485)`);
+  const core = options.core === undefined ? 0 : integer(options.core, '--core', model.shave.count - 1);
+  const cycles = options.cycles === undefined ? 10_000_000 : integer(options.cycles, '--cycles', Number.MAX_SAFE_INTEGER);
+  const program = loadProgram(file, options);
+  const bench = new KernelBench(model);
+  const cores = bench.cores;
+  const dumps = options.dump.map((spec) => {
+    const match = /^(0x[0-9a-f]{1,8}|\d+):(0x[0-9a-f]+|\d+)$/i.exec(spec);
+    if (!match || Number(match[2]) > 1 << 20) throw new UsageError(`--dump takes ADDR:LEN (LEN up to 1 MiB), not '${spec}'`);
+    return { address: Number(match[1]), length: Number(match[2]) };
+  });
+  try {
+    bench.load(core, program);
+  } catch (error) {
+    if (error instanceof AddressError) throw new InputError(`${file}: ${error.message}`);
+    throw error;
+  }
+  for (const assignment of options.set) {
+    const match = /^([isv])(\d+)=(.+)$/.exec(assignment);
+    if (!match || Number(match[2]) > 31) throw new UsageError(`--set takes i0..i31, s0..s31 or v0..v31 = value, not '${assignment}'`);
+    const n = Number(match[2]);
+    if (match[1] === 'v') {
+      const parts = match[3]!.split(',');
+      if (parts.length !== 4) throw new UsageError(`--set ${match[1]}${n} takes four comma-separated words`);
+      parts.forEach((part, w) => cores.setVrfWord(core, n, w, integer(part, `--set v${n}`, 0xffffffff)));
+    } else {
+      const value = integer(match[3]!, `--set ${match[1]}${n}`, 0xffffffff);
+      if (match[1] === 'i') cores.setIrf(core, n, value);
+      else cores.setSrf(core, n, value);
+    }
+  }
+  const { result, counters } = bench.run(core, program, cycles);
+  const us = (counters.cycles / model.clocks.systemHz) * 1e6;
+  const how =
+    result.kind === 'halted' ? `halted by swih ${result.code}` : result.kind === 'error' ? `stopped by an exception: ${result.cause} at 0x${result.address.toString(16)}` : `still running when its ${cycles} cycles ran out`;
+  print(`SHAVE ${core} of ${model.name}: ${how}, pc 0x${cores.pc(core).toString(16)}`);
+  print(`cycles ${counters.cycles} (${us.toFixed(3)} us at ${model.clocks.systemHz / 1e6} MHz), bundles ${counters.bundles}, stalls ${counters.stalls}`);
+  const percent = (n: number) => `${counters.cycles ? ((100 * n) / counters.cycles).toFixed(1) : '0.0'}%`;
+  print(`occupancy ${Object.entries(counters.unitOps).map(([unit, n]) => `${unit} ${percent(n)}`).join(', ')}`);
+  const traffic = counters.cmx.map((s) => `CMX slice ${s.slice}: read ${s.read} B, written ${s.written} B`);
+  traffic.push(`DDR: read ${counters.ddr.read} B, written ${counters.ddr.written} B`);
+  print(`memory ${traffic.join('; ')}`);
+  for (const { address, length } of dumps) {
+    let bytes: Uint8Array;
+    try {
+      bytes = bench.read(core, address, length);
+    } catch (error) {
+      if (error instanceof AddressError) throw new UsageError(`--dump: ${error.message}`);
+      throw error;
+    }
+    for (let at = 0; at < bytes.length; at += 16) {
+      const row = bytes.subarray(at, at + 16);
+      print(`${(address + at).toString(16).padStart(8, '0')}: ${Array.from(row, (b) => b.toString(16).padStart(2, '0')).join(' ')}`);
+    }
+  }
+  return result.kind === 'halted' ? EXIT.ok : EXIT.failed;
 }

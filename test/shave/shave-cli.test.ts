@@ -51,3 +51,61 @@ describe('myriad-emu shave asm / disasm', () => {
     expect(run('shave', 'frob', bad).status).toBe(2);
   });
 });
+
+describe('myriad-emu shave run', () => {
+  const source = join(dir, 'sum.s');
+  writeFileSync(
+    source,
+    [
+      '        lsu0.ldil i1, values || lsu1.ldih i1, values',
+      '        lsu0.ldil i3, 0',
+      '        bru.rpl i18, done',
+      '        lsu0.ldi.i32 i2, i1, 4',
+      '        nop 2',
+      '        iau.add i3, i3, i2',
+      'done:   lsu0.st.i32 i3, i1, 0',
+      '        bru.swih 5',
+      '        .data',
+      'values: .word 1, 2, 3, 4, 5',
+      '        .word 0',
+    ].join('\n'),
+  );
+
+  it('runs source on one core and prints cycles, occupancy, traffic and dumps', () => {
+    const r = run('shave', 'run', source, '--set', 'i18=5', '--dump', '0x1d000040:24', '--model', 'ma2485', '--core', '15');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SHAVE 15 of ma2485: halted by swih 5, pc 0x1d00/);
+    expect(lines[1]).toMatch(/^cycles 2[0-9] \(0\.0\d+ us at 700 MHz\), bundles \d+, stalls 0$/);
+    expect(lines[2]).toMatch(/^occupancy peu 0\.0%, bru \d+\.\d%, lsu0 \d+\.\d%, lsu1 \d+\.\d%, iau \d+\.\d%/);
+    expect(lines[3]).toBe('memory CMX slice 15: read 20 B, written 4 B; DDR: read 0 B, written 0 B');
+    expect(lines[4]).toBe('1d000040: 01 00 00 00 02 00 00 00 03 00 00 00 04 00 00 00');
+    expect(lines[5]).toBe('1d000050: 05 00 00 00 0f 00 00 00');
+  });
+
+  it('runs a program file too, and says so when the kernel faults or runs out of cycles', () => {
+    const program = join(dir, 'sum.shv');
+    expect(run('shave', 'asm', source, '-o', program).status).toBe(0);
+    const ok = run('shave', 'run', program, '--set', 'i18=5');
+    expect(ok.status, ok.stderr).toBe(0);
+    const fault = run('shave', 'run', program, '--set', 'i18=1000000');
+    expect(fault.status).toBe(1);
+    expect(fault.stdout).toMatch(/stopped by an exception: (unmapped address|undefined encoding) at 0x/);
+    const spin = join(dir, 'spin.s');
+    writeFileSync(spin, 'loop: bru.bra loop\nnop 6\n');
+    const runaway = run('shave', 'run', spin, '--cycles', '5000');
+    expect(runaway.status).toBe(1);
+    expect(runaway.stdout).toMatch(/still running when its 5000 cycles ran out/);
+  });
+
+  it('bad options are usage errors', () => {
+    expect(run('shave', 'run', source, '--set', 'x1=2').status).toBe(2);
+    expect(run('shave', 'run', source, '--core', '12').status).toBe(2); // ma2450 has 12
+    expect(run('shave', 'run', source, '--dump', '0x1d000000').status).toBe(2);
+    expect(run('shave', 'run', source, '--model', 'ma9999').status).toBe(2);
+    const r = run('shave', 'run', source, '--dump', '0x20000000:4');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not one stretch of RAM/);
+  });
+});
+
