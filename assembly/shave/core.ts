@@ -57,6 +57,7 @@ const RING_SCALAR_COUNT: u32 = 1344; // 8 x u32
 const PENDING: u32 = 1340; // bit n: ring slot n holds writes
 const RING_VECTOR_COUNT: u32 = 1376; // 8 x u32
 const STORES: u32 = 1408; // 2 x { offset u32, size u32, pad, pad, value v128 }
+const DIRECT_UNDO: u32 = 1536; // up to 8 x { offset u32, old value u32 }
 // Pending writes, per cycle slot: 32-bit ones { offset, value, mask, issue stamp } and
 // 128-bit ones { offset, issue stamp, pad, pad, value, mask }.
 const RING_SLOTS: u32 = 8;
@@ -169,6 +170,8 @@ let region: i32 = -1;
 let pending: u32 = 0;
 /** The operation being run may write its result at once (see shaveDefineSlot). */
 let direct: bool = false;
+/** 32-bit writes the bundle made at once, to take back if it faults. */
+let directWrites: u32 = 0;
 
 // @ts-ignore: decorator
 @inline function irf(n: u32): u32 {
@@ -186,12 +189,18 @@ let direct: bool = false;
 }
 
 /** Queues a 32-bit write of `value` (bits under `mask`) at state offset `at`, landing after `latency`. */
-function write32(at: u32, value: u32, latency: u32, mask: u32 = 0xffffffff): void {
+// @ts-ignore: decorator
+@inline function write32(at: u32, value: u32, latency: u32, mask: u32): void {
   const slot = <u32>(issue + latency) & (RING_SLOTS - 1);
-  if (direct && (pending & (1 << slot)) == 0) {
+  if (direct && latency == 1 && (pending & (1 << slot)) == 0) {
     // Nothing else lands in that cycle and nothing later in the bundle reads the register:
-    // writing now is indistinguishable from landing at the end of the cycle.
-    store<u32>(base + at, (load<u32>(base + at) & ~mask) | (value & mask));
+    // writing now is indistinguishable from landing at the end of the cycle. The old value is
+    // kept in case a later unit of the bundle faults.
+    const old = load<u32>(base + at);
+    const undo = base + DIRECT_UNDO + (directWrites++ << 3);
+    store<u32>(undo, at);
+    store<u32>(undo, old, 4);
+    store<u32>(base + at, (old & ~mask) | (value & mask));
     return;
   }
   pending |= 1 << slot;
@@ -205,9 +214,11 @@ function write32(at: u32, value: u32, latency: u32, mask: u32 = 0xffffffff): voi
   store<u32>(countAt, count + 1);
 }
 
-function writeV(at: u32, value: v128, latency: u32, mask: v128 = i32x4.splat(-1)): void {
+// @ts-ignore: decorator
+@inline function writeV(at: u32, value: v128, latency: u32, mask: v128): void {
   const slot = <u32>(issue + latency) & (RING_SLOTS - 1);
-  if (direct && (pending & (1 << slot)) == 0) {
+  if (direct && latency == 1 && (pending & (1 << slot)) == 0) {
+    // Only the VAU and CMU write vectors at once, and no unit after them can fault.
     v128.store(base + at, v128.bitselect(value, v128.load(base + at), mask));
     return;
   }
@@ -239,24 +250,25 @@ function unqueue(stamp: u32): void {
 
 // @ts-ignore: decorator
 @inline function setI(n: u32, value: u32, latency: u32): void {
-  write32(IRF + (n << 2), value, latency);
+  write32(IRF + (n << 2), value, latency, 0xffffffff);
 }
 
 // @ts-ignore: decorator
 @inline function setS(n: u32, value: u32, latency: u32): void {
-  write32(SRF + (n << 2), value, latency);
+  write32(SRF + (n << 2), value, latency, 0xffffffff);
 }
 
 // @ts-ignore: decorator
 @inline function setV(n: u32, value: v128, latency: u32): void {
-  writeV(VRF + (n << 4), value, latency);
+  writeV(VRF + (n << 4), value, latency, i32x4.splat(-1));
 }
 
 /**
  * Lands every write due in `slot`, in the order they were issued. 32-bit writes land before
  * 128-bit ones; no register takes both kinds, so the order between the two is unobservable.
  */
-function landSlot(slot: u32): void {
+// @ts-ignore: decorator
+@inline function landSlot(slot: u32): void {
   if ((pending & (1 << slot)) == 0) return;
   pending &= ~(1 << slot);
   const scalarAt = base + RING_SCALAR_COUNT + (slot << 2);
@@ -284,10 +296,9 @@ function landSlot(slot: u32): void {
 
 /** Lands the writes due in cycles (from, to]. */
 function landUntil(from: u64, to: u64): void {
-  if (pending == 0) return;
-  let n = to - from;
-  if (n > RING_SLOTS) n = RING_SLOTS;
-  for (let i: u64 = 1; i <= n; i++) landSlot(<u32>(from + i) & (RING_SLOTS - 1));
+  let n = <u32>min<u64>(to - from, RING_SLOTS);
+  const first = <u32>from + 1;
+  for (let i: u32 = 0; i < n && pending != 0; i++) landSlot((first + i) & (RING_SLOTS - 1));
 }
 
 /** Lands everything pending, in due order (a halt or stop: the registers become final). */
@@ -301,7 +312,8 @@ function landAll(cycle: u64): void {
  * The WebAssembly offset of `size` bytes at SHAVE address `address`, or 0 with `fault` set.
  * Windows A-D (0x1C000000-0x1FFFFFFF) relocate through the core's window registers.
  */
-function translate(address: u32, size: u32): u32 {
+// @ts-ignore: decorator
+@inline function translate(address: u32, size: u32): u32 {
   // Scalars must be naturally aligned; vectors may start anywhere (kernels step f16 rows by
   // one lane).
   if (size <= 4 && (address & (size - 1)) != 0) {
@@ -342,7 +354,8 @@ function translate(address: u32, size: u32): u32 {
 }
 
 /** Where an LSU access goes, counted when the bundle completes. */
-function access(unit: u32, address: u32, size: u32, isWrite: bool): u32 {
+// @ts-ignore: decorator
+@inline function access(unit: u32, address: u32, size: u32, isWrite: bool): u32 {
   const offset = translate(address, size);
   if (fault != 0) return 0;
   if (unit == UNIT_LSU0) {
@@ -357,11 +370,13 @@ function access(unit: u32, address: u32, size: u32, isWrite: bool): u32 {
   return offset;
 }
 
-function loadLatency(): u32 {
+// @ts-ignore: decorator
+@inline function loadLatency(): u32 {
   return region < <i32>CMX_SLICES ? CMX_LOAD_LATENCY : OTHER_LOAD_LATENCY;
 }
 
-function deferStore(offset: u32, size: u32, value: v128): void {
+// @ts-ignore: decorator
+@inline function deferStore(offset: u32, size: u32, value: v128): void {
   const at = base + STORES + storeCount * 32;
   store<u32>(at, offset);
   store<u32>(at, size, 4);
@@ -369,7 +384,8 @@ function deferStore(offset: u32, size: u32, value: v128): void {
   storeCount++;
 }
 
-function count(region: i32, bytes: u32, isWrite: bool): void {
+// @ts-ignore: decorator
+@inline function count(region: i32, bytes: u32, isWrite: bool): void {
   if (region < 0) return;
   const at = region == <i32>CMX_SLICES ? base + (isWrite ? DDR_WRITE : DDR_READ) : base + (isWrite ? CMX_WRITE : CMX_READ) + (<u32>region << 3);
   store<u64>(at, load<u64>(at) + bytes);
@@ -832,27 +848,27 @@ function execute(slot: u32, pc: u32, next: u32): void {
     // ---- CMU
     case Op.cmu_cmii_i32: {
       const x = irf(a), y = irf(b);
-      write32(FLAGS, relationS(<i32>x, <i32>y) | (relationU(x, y) << 8), latency);
+      write32(FLAGS, relationS(<i32>x, <i32>y) | (relationU(x, y) << 8), latency, 0xffffffff);
       return;
     }
     case Op.cmu_cmii_u32: {
       const r = relationU(irf(a), irf(b));
-      write32(FLAGS, r | (r << 8), latency);
+      write32(FLAGS, r | (r << 8), latency, 0xffffffff);
       return;
     }
     case Op.cmu_cmss_i32: {
       const x = srf(a), y = srf(b);
-      write32(FLAGS, relationS(<i32>x, <i32>y) | (relationU(x, y) << 8), latency);
+      write32(FLAGS, relationS(<i32>x, <i32>y) | (relationU(x, y) << 8), latency, 0xffffffff);
       return;
     }
     case Op.cmu_cmss_f16: {
       const r = relationF(f16ToF32(srf(a) & 0xffff), f16ToF32(srf(b) & 0xffff));
-      write32(FLAGS, r | (r << 8), latency);
+      write32(FLAGS, r | (r << 8), latency, 0xffffffff);
       return;
     }
     case Op.cmu_cmss_f32: {
       const r = relationF(f32Of(srf(a)), f32Of(srf(b)));
-      write32(FLAGS, r | (r << 8), latency);
+      write32(FLAGS, r | (r << 8), latency, 0xffffffff);
       return;
     }
     case Op.cmu_cmvv_i8: setV(a, compareLanes(vrf(b), vrf(c), 1, false, <u32>imm), latency); return;
@@ -935,6 +951,7 @@ export function shaveRun(core: u32, budget: u32): u32 {
       // Only the PEU, BRU and LSUs (units 0-3) can fault, store, halt or branch.
       const units = load<u32>(entry, E_UNITS);
       fault = 0;
+      directWrites = 0;
       if ((units & 0b1110) != 0) {
         storeCount = 0;
         halt = false;
@@ -949,6 +966,10 @@ export function shaveRun(core: u32, budget: u32): u32 {
       }
       if (fault != 0) {
         unqueue(<u32>issue);
+        while (directWrites > 0) {
+          const undo = base + DIRECT_UNDO + (--directWrites << 3);
+          store<u32>(base + load<u32>(undo), load<u32>(undo, 4));
+        }
         if (fault == CAUSE_COMMIT) {
           store<u32>(base + COMMIT_ADDRESS, faultAddress);
           result = RUN_COMMIT;
@@ -994,7 +1015,7 @@ export function shaveRun(core: u32, budget: u32): u32 {
       }
       }
     }
-    landUntil(cycle, cycle + cycles);
+    if (pending != 0) landUntil(cycle, cycle + cycles);
     cycle += cycles;
     bundles++;
     // Branches land after their delay slots, counted in cycles of the bundles that follow.

@@ -45,6 +45,29 @@ const DEFAULT_NAN_F32: i32 = 0x7fc00000;
   return v128.or(r, sign);
 }
 
+/**
+ * Like floatToHalf, for results of arithmetic: every NaN becomes the default NaN 0x7e00,
+ * whatever sign and payload the host's f32 arithmetic gave it.
+ */
+// @ts-ignore: decorator
+@inline function arithmeticToHalf(f: v128): v128 {
+  const magnitude = v128.and(f, i32x4.splat(0x7fffffff));
+  const half = i32x4.splat(126 << 23);
+  const subnormal = i32x4.sub(f32x4.add(magnitude, half), half);
+  const odd = v128.and(i32x4.shr_u(magnitude, 13), i32x4.splat(1));
+  const normal = i32x4.shr_u(i32x4.add(i32x4.add(magnitude, i32x4.splat(((15 - 127) << 23) + 0xfff)), odd), 13);
+  let r = v128.bitselect(subnormal, normal, i32x4.lt_s(magnitude, i32x4.splat(113 << 23)));
+  r = v128.bitselect(i32x4.splat(0x7c00), r, i32x4.ge_s(magnitude, i32x4.splat(143 << 23)));
+  r = v128.or(r, i32x4.shr_u(v128.and(f, i32x4.splat(0x80000000)), 16));
+  return v128.bitselect(i32x4.splat(0x7e00), r, i32x4.gt_s(magnitude, i32x4.splat(0x7f800000)));
+}
+
+/** Eight f16 lanes from two f32 arithmetic results (low and high lanes), default NaN. */
+// @ts-ignore: decorator
+@inline function arithmeticF16(low: v128, high: v128): v128 {
+  return i16x8.narrow_i32x4_u(arithmeticToHalf(low), arithmeticToHalf(high));
+}
+
 /** The low four f16 lanes as f32 lanes. */
 // @ts-ignore: decorator
 @inline export function f16Low(v: v128): v128 {
@@ -79,25 +102,25 @@ export const F16_MAX: u32 = 4;
 // @ts-ignore: decorator
 @inline function f32Lanes(op: u32, a: v128, b: v128): v128 {
   switch (op) {
-    case F16_ADD: return quietF32(f32x4.add(a, b));
-    case F16_SUB: return quietF32(f32x4.sub(a, b));
-    case F16_MUL: return quietF32(f32x4.mul(a, b));
-    case F16_MIN: return quietF32(f32x4.min(a, b));
-    default: return quietF32(f32x4.max(a, b));
+    case F16_ADD: return f32x4.add(a, b);
+    case F16_SUB: return f32x4.sub(a, b);
+    case F16_MUL: return f32x4.mul(a, b);
+    case F16_MIN: return f32x4.min(a, b);
+    default: return f32x4.max(a, b);
   }
 }
 
 // @ts-ignore: decorator
 @inline export function f16Lanes(op: u32, a: v128, b: v128): v128 {
-  return toF16(f32Lanes(op, f16Low(a), f16Low(b)), f32Lanes(op, f16High(a), f16High(b)));
+  return arithmeticF16(f32Lanes(op, f16Low(a), f16Low(b)), f32Lanes(op, f16High(a), f16High(b)));
 }
 
 /** d + a * b on f16 lanes: the product is exact in f32, the sum is rounded to f32, then to f16. */
 // @ts-ignore: decorator
 @inline export function f16MulAdd(d: v128, a: v128, b: v128): v128 {
-  const low = quietF32(f32x4.add(f16Low(d), f32x4.mul(f16Low(a), f16Low(b))));
-  const high = quietF32(f32x4.add(f16High(d), f32x4.mul(f16High(a), f16High(b))));
-  return toF16(low, high);
+  const low = f32x4.add(f16Low(d), f32x4.mul(f16Low(a), f16Low(b)));
+  const high = f32x4.add(f16High(d), f32x4.mul(f16High(a), f16High(b)));
+  return arithmeticF16(low, high);
 }
 
 /** i8 lanes multiplied, keeping the low 8 bits of each product. */

@@ -273,18 +273,31 @@ export class ShaveCores {
 }
 
 /**
- * Whether an operation's result may be written while the bundle runs instead of queued: its
- * latency is 1, it comes after every unit that can fault (PEU, BRU, LSUs), it writes a whole
- * register, and no later operation of the bundle names that register at all.
+ * The register an operation writes with latency 1 (operand index), if any: the destination of
+ * IAU, SAU, VAU and CMU operations, ldil/ldih's register, and the address register that
+ * ldi/sti move on. Compares write the condition codes instead (-1).
  */
-function writesDirectly(op: DecodedOp, latency: number, later: readonly DecodedOp[]): boolean {
-  if (latency !== 1 || !DIRECT_UNITS.has(op.unit) || op.spec.name.startsWith('cpiv')) return false;
+function latencyOneWrite(op: DecodedOp): number | null {
+  const name = op.spec.name;
+  if (op.spec.table === 'lsu') return name === 'ldil' || name === 'ldih' ? 0 : name.startsWith('ldi.') || name.startsWith('sti.') ? 1 : null;
+  if (op.spec.table === 'peu' || op.spec.table === 'bru') return null;
   const kind = op.spec.operands[0];
-  if (kind !== 'i' && kind !== 's' && kind !== 'v') return true; // compares: the flags, which no later unit reads
-  return !later.some((other) => other.spec.operands.some((k, n) => k === kind && other.values[n] === op.values[0]));
+  return kind === 'i' || kind === 's' || kind === 'v' ? 0 : -1;
 }
 
-const DIRECT_UNITS = new Set(['iau', 'sau', 'vau', 'cmu']);
+/**
+ * Whether an operation's latency-1 result may be written while the bundle runs instead of
+ * queued: no later operation of the bundle names that register at all (so none reads it
+ * early). A bundle that faults later takes such writes back.
+ */
+function writesDirectly(op: DecodedOp, latency: number, later: readonly DecodedOp[]): boolean {
+  const target = latencyOneWrite(op);
+  if (latency !== 1 || target === null) return false;
+  if (target < 0) return true; // the condition codes: no later unit reads them
+  const kind = op.spec.operands[target]!;
+  const register = op.values[target];
+  return !later.some((other) => other.spec.operands.some((k, n) => k === kind && other.values[n] === register));
+}
 
 /** A lane index past the lanes of its type is an undefined encoding. */
 function checkLanes(bundle: DecodedBundle): void {
