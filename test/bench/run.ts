@@ -15,6 +15,8 @@ import { ma2485 } from '../../emu/models/index.js';
 import { packageRoot } from '../../emu/package-root.js';
 import { encodeMvcmd, type MvcmdRecord } from '../../emu/rom/mvcmd.js';
 import { Scheduler } from '../../emu/time/scheduler.js';
+import { assemble } from '../../emu/shave/assembler.js';
+import { KernelBench } from '../../emu/shave/kernel-runner.js';
 
 const root = packageRoot();
 const folder = join(root, 'test', 'bench', 'results');
@@ -233,6 +235,28 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   summary.push({ name: 'RSS added by one idle stick', value: mb(m.one - m.before), unit: 'MiB', target: '(information)', pass: null });
   summary.push({ name: 'RSS added per stick, 8 sticks', value: mb(m.eight - m.before) / 8, unit: 'MiB', target: '(information)', pass: null });
   writeFileSync(join(folder, 'idle-stick.json'), JSON.stringify(m, null, 2) + '\n');
+}
+
+// ---- SHAVE: the f16 matrix multiply tile kernel of firmware-stubs/shave on one core
+{
+  const K = 256;
+  const shave = new KernelBench(ma2485);
+  const program = assemble(readFileSync(join(root, 'firmware-stubs', 'shave', 'matmul-f16.s'), 'utf8'));
+  shave.load(0, program);
+  shave.write(0, 0x1c00_0000, new Uint8Array(new Uint16Array(8 * K).map((_, i) => 0x3c00 + (i % 7)).buffer));
+  shave.write(0, 0x1c00_2000, new Uint8Array(new Uint16Array(K * 8).map((_, i) => 0x3800 + (i % 5)).buffer));
+  const tile = () => {
+    const cores = shave.cores;
+    [0x1c00_0000, 0x1c00_2000, 0x1c00_4000, K].forEach((value, n) => cores.setIrf(0, 18 - n, value));
+    return shave.run(0, program, 1e9);
+  };
+  const { result, counters } = tile();
+  if (result.kind !== 'halted') throw new Error(`the matmul tile did not halt: ${JSON.stringify(result)}`);
+  const [run] = await suite('shave-matmul', b.add(`8x8 f16 tile, K = ${K} (${counters.bundles} bundles, ${counters.cycles} cycles)`, () => void tile()));
+  const bundlesPerSecond = run!.ops * counters.bundles;
+  const cyclesPerSecond = run!.ops * counters.cycles;
+  summary.push({ name: `SHAVE f16 matrix multiply tile (8x8, K = ${K}), one core`, value: bundlesPerSecond / 1e6, unit: 'M bundles/s', target: '>= 150', pass: bundlesPerSecond >= 150e6 });
+  summary.push({ name: 'the same, as a fraction of a 600 MHz SHAVE (emulated cycles per second / 600 M)', value: cyclesPerSecond / 600e6, unit: `(${(cyclesPerSecond / 1e6).toFixed(1)} M cycles/s)`, target: '(information)', pass: null });
 }
 
 // ---- LEON: the mixed workload (CRC32, matmul, call-heavy recursion with window traps)
