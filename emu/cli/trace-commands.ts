@@ -272,6 +272,10 @@ function printMachine(stick: Stick, print: Print): void {
   for (const line of describeState(stick).split('\n')) print(`  ${line}`);
   print('devices:');
   for (const [name, device] of stick.devices) {
+    if ('describe' in device && typeof device.describe === 'function') {
+      print(`  ${name}: ${(device.describe as () => string)()}`);
+      continue;
+    }
     const state = device.snapshot();
     if (Array.isArray(state) && state.every((w) => typeof w === 'number')) {
       // A register file: the words that are not zero, by offset.

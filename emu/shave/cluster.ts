@@ -219,6 +219,20 @@ export class ShaveCluster implements SocDevice {
     this.controls[core] = { ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 };
   }
 
+  /** The cores that have been used: status, PC, cycles and the IRF registers that are not zero. */
+  describe(): string {
+    if (this.used.size === 0) return 'no core used since power-on';
+    return [...this.used]
+      .sort((a, b) => a - b)
+      .map((core) => {
+        const cores = this.cores;
+        const error = cores.error(core);
+        const irf = Array.from({ length: 32 }, (_, n) => cores.irf(core, n)).flatMap((v, n) => (v === 0 ? [] : [`i${n}=0x${v.toString(16)}`]));
+        return `shave ${core} ${cores.status(core)}${error ? ` (${error.cause} at 0x${error.address.toString(16)})` : ''} pc=0x${cores.pc(core).toString(16)} cycles=${cores.cycles(core)} ${irf.join(' ')}`.trimEnd();
+      })
+      .join('; ');
+  }
+
   // ---- device
 
   reset(): void {

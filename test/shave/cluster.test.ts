@@ -82,6 +82,8 @@ describe('SHAVE control from the LEON bus', () => {
       expect(events.map((e) => e.kind)).toEqual(['shave.start', 'shave.halt']);
       expect(events[1]).toMatchObject({ core, reason: 'swih', code: 0x2a });
       expect((events[1] as { cycles: number }).cycles).toBeGreaterThan(400);
+      // What seek prints for the cluster.
+      expect((stick.devices.get('shave') as unknown as { describe(): string }).describe()).toMatch(new RegExp(`^shave ${core} halted pc=0x1d0000[0-9a-f]{2} cycles=\\d+ i1=0x${values.reduce((a, b) => a + b, 0).toString(16)} `));
       // OSR bit 3 clears when written as one.
       stick.bus.write(control + R.OSR, 4, OSR_SWIH, 'leon-os');
       expect(stick.bus.read(control + R.OSR, 4, 'leon-os')).toBe(0);
