@@ -74,6 +74,15 @@ const isTransfer = (kind: Kind) => kind === Kind.BICC || kind === Kind.CALL || k
  * Translates the block at `pc` (a word index `k` into `words`) for window `cwp`, or returns
  * null when the first instruction is not one a block can start with.
  */
+/**
+ * Block functions by their source, shared by every core in the process. A block's source spells
+ * out everything it depends on (addresses, window maps, endianness), so equal source is equal
+ * behaviour; sharing the function keeps the optimized code V8 made for it, instead of every new
+ * stick compiling and warming up the same blocks again. Bounded: cleared when full.
+ */
+const COMPILED = new Map<string, BlockFn>();
+const MAX_COMPILED = 20_000;
+
 export function translate(ctx: TranslationContext, words: Int32Array, k: number, pc: number, cwp: number): Block | null {
   const lines: string[] = ['let icc = cpu.icc;'];
   let count = 0;
@@ -218,7 +227,13 @@ export function translate(ctx: TranslationContext, words: Int32Array, k: number,
   return finish();
 
   function finish(): Block {
-    const fn = new Function('cpu', 'R', 'V', 'CP', 'COND', 'MULHI', lines.join('\n')) as BlockFn;
+    const source = lines.join('\n');
+    let fn = COMPILED.get(source);
+    if (!fn) {
+      if (COMPILED.size >= MAX_COMPILED) COMPILED.clear();
+      fn = new Function('cpu', 'R', 'V', 'CP', 'COND', 'MULHI', source) as BlockFn;
+      COMPILED.set(source, fn);
+    }
     return { fn, length: count };
   }
 }
