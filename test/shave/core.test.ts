@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../support/random.js';
 import { OPS_FILE, renderOpsSource } from '../../emu/shave/generate-ops.js';
 import { ALL_OPS } from '../../emu/shave/isa.js';
 import { ma2485 } from '../../emu/models/ma2485.js';
@@ -358,8 +359,8 @@ describe('SHAVE VAU', () => {
 
   it('f16 lanes match the reference on edge values and random lanes', () => {
     const edges = [0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x3bff, 0x3c00, 0x3c01, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfbff, 0x5640, 0x1a2b];
-    let seed = 12345;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) & 0xffff;
+    const rand32 = xorshift32(12345);
+    const random = () => rand32() & 0xffff;
     const lanes: [number[], number[], number[]][] = [];
     for (let i = 0; i < edges.length; i += 8) for (let j = 0; j < edges.length; j += 8) lanes.push([edges.slice(i, i + 8), edges.slice(j, j + 8), edges.slice(j, j + 8).reverse()]);
     for (let n = 0; n < 60; n++) lanes.push([Array.from({ length: 8 }, random), Array.from({ length: 8 }, random), Array.from({ length: 8 }, random)]);

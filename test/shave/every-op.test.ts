@@ -5,18 +5,13 @@
  * BRU and PEU are covered by core.test.ts, which needs programs rather than single operations.
  */
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../support/random.js';
 import { CONDITIONS, TABLES, type OpSpec } from '../../emu/shave/isa.js';
 import { f16Value, nearestF16 } from '../support/f16-reference.js';
 import { runShave } from '../support/shave-run.js';
 
 const TRIALS = 12;
-let seed = 99;
-const rand32 = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
-};
+const rand32 = xorshift32(99);
 const SPECIAL_F16 = [0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x3c00, 0xbc00, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x7d01, 0x5bff, 0x0200];
 const SPECIAL_F32 = [0, 0x8000_0000, 1, 0x007f_ffff, 0x3f80_0000, 0xbf80_0000, 0x7f7f_ffff, 0x7f80_0000, 0xff80_0000, 0x7fc0_0000, 0x7f80_0001, 0x4f00_0000, 0xcf00_0001];
 const SPECIAL_INT = [0, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 31, 32, 33, 0x7f, 0x80, 0x8000, 0xffff];

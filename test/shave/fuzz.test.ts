@@ -4,17 +4,12 @@
  * host never sees a WebAssembly trap or a JavaScript exception.
  */
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../support/random.js';
 import { HEADER_MARKER, OPERAND_BITS, TABLES, UNITS, tableOf, targetBits } from '../../emu/shave/isa.js';
 import { KernelBench } from '../../emu/shave/kernel-runner.js';
 import { ma2485 } from '../../emu/models/ma2485.js';
 
-let seed = 7;
-const rand32 = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return seed >>> 0;
-};
+const rand32 = xorshift32(7);
 
 /** A bundle that decodes: a header with random units, and for each a random operation with random operand bits. */
 function randomBundle(): number[] {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { xorshift32 } from '../support/random.js';
 import { packageRoot } from '../../emu/package-root.js';
 import { f16Value, nearestF16 } from '../support/f16-reference.js';
 import { halves, runShave, u16s, u32s, words } from '../support/shave-run.js';
@@ -18,8 +19,8 @@ const B = 0x1c00_4000;
 const C = 0x1c00_8000;
 const D = 0x1c00_c000;
 
-let seed = 2024;
-const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+const rand32 = xorshift32(2024);
+const random = () => rand32() / 2 ** 32;
 /** f16 values spread over [-range, range), rounded to f16. */
 const randomF16 = (n: number, range = 4) => Array.from({ length: n }, () => nearestF16((random() * 2 - 1) * range));
 const NAN = 0x7e01;
