@@ -68,7 +68,7 @@ const RING_VECTOR: u32 = RING_SCALAR + RING_SLOTS * SCALAR_DEPTH * SCALAR_ENTRY;
 const VECTOR_DEPTH: u32 = 32;
 const VECTOR_ENTRY: u32 = 48;
 const CACHE: u32 = 32768;
-export const CACHE_ENTRIES: u32 = 2048;
+const CACHE_ENTRIES: u32 = 2048;
 const ENTRY_SIZE: u32 = 160;
 // An entry: tag (pc | 1), slot count, cycles (1 + idle), next pc, the PEU condition (-1: no
 // PEU), the units present, then how often it ran (u64) and was predicated off (u64), then the
@@ -101,7 +101,7 @@ export const CAUSE_UNMAPPED: u32 = 3;
 export const CAUSE_BRANCH_IN_DELAY: u32 = 4;
 const CAUSE_COMMIT: u32 = 0xff;
 
-export const BRANCH_DELAY: u32 = 6;
+const BRANCH_DELAY: u32 = 6;
 const CMX_LOAD_LATENCY: u32 = 3;
 const OTHER_LOAD_LATENCY: u32 = 5;
 const LINK_REGISTER: u32 = 30;
@@ -135,10 +135,6 @@ export function shaveConfigure(cmxAt: u32, cmxAliasAt: u32, cmxIn: u32, cmxBytes
   ddrAlias = ddrAliasAt;
   ddrOffset = ddrIn;
   ddrSize = ddrBytes;
-}
-
-export function shaveBase(core: u32): u32 {
-  return SHAVE_STATE + core * CORE_STRIDE;
 }
 
 // ---- the bundle being run
@@ -1096,8 +1092,8 @@ export function shaveStart(core: u32, pc: u32): void {
   store<u32>(base + STATUS, STATUS_RUNNING);
 }
 
-/** Forgets every decoded bundle. */
-export function shaveInvalidate(core: u32): void {
+/** Forgets every decoded bundle (their counts go to UNIT_OPS first). */
+function shaveInvalidate(core: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   for (let i: u32 = 0; i < CACHE_ENTRIES; i++) {
     const entry = base + CACHE + i * ENTRY_SIZE;

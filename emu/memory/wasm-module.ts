@@ -26,11 +26,9 @@ export interface WasmExports {
   // The SHAVE cores (assembly/shave/core.ts; emu/shave/cores.ts wraps them). Layout constants
   // are exported as WebAssembly globals besides these.
   shaveConfigure(cmxBus: number, cmxAlias: number, cmxOffset: number, cmxSize: number, ddrBus: number, ddrAlias: number, ddrOffset: number, ddrSize: number): void;
-  shaveBase(core: number): number;
   shaveRun(core: number, budget: number): number;
   shaveReset(core: number): void;
   shaveStart(core: number, pc: number): void;
-  shaveInvalidate(core: number): void;
   shaveStop(core: number): void;
   shaveFault(core: number, cause: number, address: number): void;
   shaveTranslate(core: number, address: number, size: number): number;
