@@ -1085,7 +1085,7 @@ export function shaveStart(core: u32, pc: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   // Windows survive a start: they are set up before it.
   const windows = v128.load(base + WINDOWS);
-  shaveInvalidate(core);
+  forgetBundles(core);
   memory.fill(base + PC, 0, CACHE - PC);
   v128.store(base + WINDOWS, windows);
   store<u32>(base + PC, pc);
@@ -1093,7 +1093,7 @@ export function shaveStart(core: u32, pc: u32): void {
 }
 
 /** Forgets every decoded bundle (their counts go to UNIT_OPS first). */
-function shaveInvalidate(core: u32): void {
+function forgetBundles(core: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   for (let i: u32 = 0; i < CACHE_ENTRIES; i++) {
     const entry = base + CACHE + i * ENTRY_SIZE;
