@@ -44,6 +44,20 @@ export const FIELDS: Record<EventKind, Record<string, 'number' | 'string' | 'boo
  */
 export const EVENT_KINDS: readonly EventKind[] = Object.keys(FIELDS) as EventKind[];
 
+/** Per kind, its fields with their types and numeric bounds, worked out once. */
+const CHECKS: Readonly<Record<string, readonly { readonly key: string; readonly type: string; readonly max: number; readonly bound: string }[]>> = Object.fromEntries(
+  Object.entries(FIELDS).map(([kind, fields]) => [
+    kind,
+    Object.entries(fields).map(([key, type]) => {
+      // Every number in an event is a register-sized unsigned integer; ids go up to 2^53,
+      // endpoints to 255.
+      const [max, bound] =
+        key === 'id' ? [Number.MAX_SAFE_INTEGER, 'a non-negative integer'] : key === 'endpoint' ? [0xff, 'an integer from 0 to 255'] : [0xffffffff, 'an unsigned 32-bit integer'];
+      return { key, type, max, bound };
+    }),
+  ]),
+);
+
 /** Why a parsed value is not an event of this format, or null when it is. */
 export function checkEvent(value: unknown): string | null {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'an event must be a JSON object';
@@ -53,23 +67,18 @@ export function checkEvent(value: unknown): string | null {
   if (!Number.isSafeInteger(e.t) || (e.t as number) < 0) return 't must be a whole number of nanoseconds from 0 to 2^53';
   if (typeof e.kind !== 'string' || !Object.prototype.hasOwnProperty.call(FIELDS, e.kind)) return `unknown event kind ${JSON.stringify(e.kind)}`;
   const fields = FIELDS[e.kind as EventKind];
-  for (const key of Object.keys(e)) {
+  const checks = CHECKS[e.kind]!;
+  for (const key in e) {
+    if (!Object.prototype.hasOwnProperty.call(e, key)) continue;
     if (key !== 'seq' && key !== 't' && key !== 'kind' && !(key in fields)) return `${e.kind} has an unknown field ${key}`;
   }
-  for (const [key, type] of Object.entries(fields)) {
+  for (const { key, type, max, bound } of checks) {
     const v = e[key];
     const ok =
       type === 'bytes' ? v instanceof Uint8Array : type === 'bytes?' ? v === null || v instanceof Uint8Array : type === 'number' ? typeof v === 'number' && Number.isFinite(v) : typeof v === type;
     if (!ok) return `${e.kind}.${key} must be ${type === 'bytes?' ? 'bytes or null' : type}`;
+    if (type === 'number' && !(Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max)) return `${e.kind}.${key} must be ${bound}`;
   }
-  // Every number in an event is a register-sized unsigned integer, ids up to 2^53.
-  const uint = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
-  for (const [key, type] of Object.entries(fields)) {
-    if (type === 'number' && key !== 'id' && key !== 'endpoint' && key !== 'length' && !uint(e[key], 0xffffffff)) return `${e.kind}.${key} must be an unsigned 32-bit integer`;
-  }
-  if ('id' in fields && !uint(e.id, Number.MAX_SAFE_INTEGER)) return `${e.kind}.id must be a non-negative integer`;
-  if ('endpoint' in fields && !uint(e.endpoint, 0xff)) return `${e.kind}.endpoint must be an integer from 0 to 255`;
-  if ('length' in fields && !uint(e.length, 0xffffffff)) return `${e.kind}.length must be an unsigned 32-bit integer`;
   if (e.kind === 'host.control' && (e.setup as Uint8Array).length !== 8) return 'host.control.setup must be 8 bytes';
   if (e.kind === 'host.transfer') {
     if ((e.endpoint as number) & 0x80 ? e.data !== null : !(e.data instanceof Uint8Array) || e.data.length !== e.length) {
