@@ -53,6 +53,9 @@ export const CMX_WRITE: u32 = 1128; // 24 x u64
 export const CMX_SLICES: u32 = 24;
 /** The address that needs DDR committed after RUN_COMMIT. */
 export const COMMIT_ADDRESS: u32 = 1320;
+/** Which start of the core the cached bundles belong to: a start empties the cache in O(1). */
+const EPOCH: u32 = 1324;
+
 const RING_SCALAR_COUNT: u32 = 1344; // 8 x u32
 const PENDING: u32 = 1340; // bit n: ring slot n holds writes
 const RING_VECTOR_COUNT: u32 = 1376; // 8 x u32
@@ -70,6 +73,10 @@ const VECTOR_ENTRY: u32 = 48;
 const CACHE: u32 = 32768;
 const CACHE_ENTRIES: u32 = 2048;
 const ENTRY_SIZE: u32 = 160;
+// The entries this epoch has defined: a count, then their indices (u16 each). Like the cache,
+// derived state: not part of the architectural state that snapshots keep.
+const DEFINED_COUNT: u32 = CACHE + CACHE_ENTRIES * ENTRY_SIZE;
+const DEFINED: u32 = DEFINED_COUNT + 4;
 // An entry: tag (pc | 1), slot count, cycles (1 + idle), next pc, the PEU condition (-1: no
 // PEU), the units present, then how often it ran (u64) and was predicated off (u64), then the
 // slots of the other units. Per-unit counts are folded from these into UNIT_OPS when an entry
@@ -82,6 +89,7 @@ const E_UNITS: u32 = 20;
 const E_RUNS: u32 = 24;
 const E_SKIPPED: u32 = 32;
 const E_SLOTS: u32 = 40;
+const E_EPOCH: u32 = 136;
 const SLOT_SIZE: u32 = 12; // op u16, a u8, b u8, c u8, unit u8, latency u8, pad, imm i32
 
 export const STATUS_STOPPED: u32 = 0;
@@ -929,10 +937,11 @@ export function shaveRun(core: u32, budget: u32): u32 {
   let bundles = load<u64>(base + BUNDLES);
   const end = cycle + <u64>budget;
   let pc = load<u32>(base + PC);
+  const epoch = load<u32>(base + EPOCH);
   let result = RUN_BUDGET;
   while (cycle < end) {
     const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
-    if (load<u32>(entry) != (pc | 1)) {
+    if (load<u32>(entry) != (pc | 1) || load<u32>(entry, E_EPOCH) != epoch) {
       result = RUN_MISS;
       break;
     }
@@ -1067,10 +1076,8 @@ function fold(entry: u32): void {
 /** Brings UNIT_OPS up to date (before TypeScript reads it). */
 export function shaveFoldCounters(core: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
-  for (let i: u32 = 0; i < CACHE_ENTRIES; i++) {
-    const entry = base + CACHE + i * ENTRY_SIZE;
-    if (load<u32>(entry) != 0) fold(entry);
-  }
+  const defined = load<u32>(base + DEFINED_COUNT);
+  for (let i: u32 = 0; i < defined; i++) fold(base + CACHE + <u32>load<u16>(base + DEFINED + (i << 1)) * ENTRY_SIZE);
 }
 
 // ---- control from TypeScript
@@ -1083,24 +1090,22 @@ export function shaveReset(core: u32): void {
 /** Starts the core at `pc`: fresh pipeline, loop and counters, empty bundle cache. */
 export function shaveStart(core: u32, pc: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
-  // Windows survive a start: they are set up before it.
+  // Windows survive a start: they are set up before it. The bundles cached so far belong to
+  // the old epoch, so they no longer match (their counts belonged to the last run).
   const windows = v128.load(base + WINDOWS);
-  forgetBundles(core);
-  memory.fill(base + PC, 0, CACHE - PC);
+  let epoch = load<u32>(base + EPOCH) + 1;
+  if (epoch == 0) {
+    // After 2^32 starts the epochs come round: empty the cache the slow way once.
+    for (let i: u32 = 0; i < CACHE_ENTRIES; i++) store<u32>(base + CACHE + i * ENTRY_SIZE, 0);
+    epoch = 1;
+  }
+  // The ring's contents need no clearing: its counts are zeroed with the control block.
+  memory.fill(base + PC, 0, RING_SCALAR - PC);
   v128.store(base + WINDOWS, windows);
+  store<u32>(base + EPOCH, epoch);
+  store<u32>(base + DEFINED_COUNT, 0);
   store<u32>(base + PC, pc);
   store<u32>(base + STATUS, STATUS_RUNNING);
-}
-
-/** Forgets every decoded bundle (their counts go to UNIT_OPS first). */
-function forgetBundles(core: u32): void {
-  base = SHAVE_STATE + core * CORE_STRIDE;
-  for (let i: u32 = 0; i < CACHE_ENTRIES; i++) {
-    const entry = base + CACHE + i * ENTRY_SIZE;
-    if (load<u32>(entry) == 0) continue;
-    fold(entry);
-    store<u32>(entry, 0);
-  }
 }
 
 /** Stops a running core: pending results land, the state is kept. */
@@ -1137,7 +1142,16 @@ export function shaveTranslate(core: u32, address: u32, size: u32): i32 {
 export function shaveDefine(core: u32, pc: u32, slots: u32, cycles: u32, next: u32, peu: i32, units: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
-  if (load<u32>(entry) != 0) fold(entry);
+  const epoch = load<u32>(base + EPOCH);
+  if (load<u32>(entry) != 0 && load<u32>(entry, E_EPOCH) == epoch) fold(entry);
+  else {
+    const defined = load<u32>(base + DEFINED_COUNT);
+    store<u16>(base + DEFINED + (defined << 1), <u16>((pc >> 2) & (CACHE_ENTRIES - 1)));
+    store<u32>(base + DEFINED_COUNT, defined + 1);
+  }
+  store<u64>(entry, 0, E_RUNS);
+  store<u64>(entry, 0, E_SKIPPED);
+  store<u32>(entry, epoch, E_EPOCH);
   store<u32>(entry, pc | 1);
   store<u32>(entry, slots, E_COUNT);
   store<u32>(entry, cycles, E_CYCLES);

@@ -226,50 +226,111 @@ export class ShaveCores {
     return { kind: 'error', cause: error.cause, address: error.address };
   }
 
-  /** Reads, decodes and caches the bundle at `pc`; an undefined encoding faults the core. */
+  /**
+   * Reads, decodes and caches the bundle at `pc` (an undefined encoding faults the core), and
+   * the bundles that follow it in straight line, so that a kernel's first pass does not come
+   * back here for every bundle. Those are only cached: one that does not decode is left alone.
+   */
   private decode(core: number, pc: number): void {
-    const bytes = new Uint8Array(36); // a header and at most eight slot words
-    let length = 0;
-    while (length < bytes.length) {
-      const offset = this.wasm.shaveTranslate(core, (pc + length) >>> 0, 4);
+    let at = pc;
+    for (let n = 0; n < PREFETCH_BUNDLES; n++) {
+      const words = this.readBundle(core, at);
+      const entry = words > 0 ? decodedEntry(at, words) : null;
+      if (!entry) {
+        if (n === 0) this.wasm.shaveFault(core, words > 0 ? this.layout.CAUSE_UNDEFINED : at & 3 ? this.layout.CAUSE_MISALIGNED : this.layout.CAUSE_UNMAPPED, at);
+        return;
+      }
+      this.wasm.shaveDefine(core, at, entry.slots.length, entry.cycles, entry.next, entry.peu, entry.units);
+      entry.slots.forEach((slot, index) => this.wasm.shaveDefineSlot(core, at, index, ...slot));
+      at = entry.next;
+    }
+  }
+
+  /**
+   * Reads the words of the bundle at `pc` into BUNDLE_WORDS, as far as they can be read (the
+   * header says how many slot words follow). Returns how many it read.
+   */
+  private readBundle(core: number, pc: number): number {
+    let count = 0;
+    let wanted = 1;
+    while (count < wanted) {
+      const offset = this.wasm.shaveTranslate(core, (pc + 4 * count) >>> 0, 4);
       // Unmapped, or DDR never written (it reads as zero, which is no bundle): the code ends.
       if (offset < 0) break;
-      bytes.set(this.memory.bytes.subarray(offset, offset + 4), length);
-      length += 4;
+      BUNDLE_WORDS[count++] = this.memory.view.getUint32(offset, true);
+      if (count === 1) for (let units = BUNDLE_WORDS[0]! & 0xff; units; units &= units - 1) wanted++;
     }
-    if (length === 0) {
-      this.wasm.shaveFault(core, pc & 3 ? this.layout.CAUSE_MISALIGNED : this.layout.CAUSE_UNMAPPED, pc);
-      return;
-    }
-    let bundle: DecodedBundle;
-    try {
-      bundle = decodeBundle(bytes.subarray(0, length), 0, pc);
-      checkLanes(bundle);
-    } catch (error) {
-      if (!(error instanceof DecodeError)) throw error;
-      this.wasm.shaveFault(core, this.layout.CAUSE_UNDEFINED, pc);
-      return;
-    }
-    const peu = bundle.ops.find((op) => op.unit === 'peu');
-    const others = bundle.ops.filter((op) => op.unit !== 'peu');
-    const units = bundle.ops.reduce((mask, op) => mask | (1 << UNITS.indexOf(op.unit)), 0);
-    this.wasm.shaveDefine(core, pc, others.length, 1 + bundle.idle, (pc + bundle.bytes) >>> 0, peu ? peu.values[0]! : -1, units);
-    others.forEach((op, index) => {
-      const registers: number[] = [];
-      let imm = 0;
-      op.spec.operands.forEach((kind, n) => {
-        if (kind === 'i' || kind === 's' || kind === 'v') registers.push(op.values[n]!);
-        else imm = op.values[n]! | 0;
-      });
-      let [a = 0, b = 0, c = 0] = registers;
-      if (op.spec.table === 'lsu' && op.spec.name === 'ldil') {
-        // An ldih of the same register beside it: the two halves compose, whatever the slot order.
-        c = others.some((other) => other.spec.name === 'ldih' && tableOf(other.unit) === 'lsu' && other.values[0] === a) ? 1 : 0;
-      }
-      const latency = latencyOf(op.spec);
-      this.wasm.shaveDefineSlot(core, pc, index, SPEC_IDS.get(op.spec)!, a, b, c, UNITS.indexOf(op.unit), latency, imm, writesDirectly(op, latency, others.slice(index + 1)) ? 1 : 0);
-    });
+    return count;
   }
+}
+
+/** The words of the bundle being decoded: a header and at most eight slot words. */
+const BUNDLE_WORDS = new Uint32Array(9);
+
+/** Bundles decoded and cached per miss: the one missed and those after it. */
+const PREFETCH_BUNDLES = 16;
+
+/** What the core's cache needs of one bundle: shaveDefine's and each shaveDefineSlot's arguments. */
+interface DecodedEntry {
+  readonly cycles: number;
+  readonly next: number;
+  readonly peu: number;
+  readonly units: number;
+  readonly slots: readonly (readonly [op: number, a: number, b: number, c: number, unit: number, latency: number, imm: number, direct: number])[];
+}
+
+/**
+ * Decoded bundles by address, with the words they were decoded from, shared by every core in
+ * the process: firmware starts the same kernels again and again, and each start empties a
+ * core's bundle cache (as the silicon's instruction cache is flushed), so without this a short
+ * kernel spends most of its time being decoded. Equal address and words decode equally; other
+ * words at that address replace the entry. Bounded: cleared when full.
+ */
+const DECODED = new Map<number, { readonly words: Uint32Array; readonly entry: DecodedEntry | null }>();
+const MAX_DECODED = 65_536;
+
+/** The entry for the `count` words in BUNDLE_WORDS at `pc`, or null when they do not decode. */
+function decodedEntry(pc: number, count: number): DecodedEntry | null {
+  const known = DECODED.get(pc);
+  if (known && known.words.length === count && known.words.every((word, n) => word === BUNDLE_WORDS[n])) return known.entry;
+  if (DECODED.size >= MAX_DECODED) DECODED.clear();
+  const words = BUNDLE_WORDS.slice(0, count);
+  let entry: DecodedEntry | null = null;
+  try {
+    entry = describe(decodeBundle(new Uint8Array(words.buffer), 0, pc));
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+  }
+  DECODED.set(pc, { words, entry });
+  return entry;
+}
+
+function describe(bundle: DecodedBundle): DecodedEntry {
+  checkLanes(bundle);
+  const peu = bundle.ops.find((op) => op.unit === 'peu');
+  const others = bundle.ops.filter((op) => op.unit !== 'peu');
+  const slots = others.map((op, index) => {
+    const registers: number[] = [];
+    let imm = 0;
+    op.spec.operands.forEach((kind, n) => {
+      if (kind === 'i' || kind === 's' || kind === 'v') registers.push(op.values[n]!);
+      else imm = op.values[n]! | 0;
+    });
+    let [a = 0, b = 0, c = 0] = registers;
+    if (op.spec.table === 'lsu' && op.spec.name === 'ldil') {
+      // An ldih of the same register beside it: the two halves compose, whatever the slot order.
+      c = others.some((other) => other.spec.name === 'ldih' && tableOf(other.unit) === 'lsu' && other.values[0] === a) ? 1 : 0;
+    }
+    const latency = latencyOf(op.spec);
+    return [SPEC_IDS.get(op.spec)!, a, b, c, UNITS.indexOf(op.unit), latency, imm, writesDirectly(op, latency, others.slice(index + 1)) ? 1 : 0] as const;
+  });
+  return {
+    cycles: 1 + bundle.idle,
+    next: (bundle.address + bundle.bytes) >>> 0,
+    peu: peu ? peu.values[0]! : -1,
+    units: bundle.ops.reduce((mask, op) => mask | (1 << UNITS.indexOf(op.unit)), 0),
+    slots,
+  };
 }
 
 /**
