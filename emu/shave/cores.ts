@@ -283,16 +283,19 @@ interface DecodedEntry {
  * Decoded bundles by address, with the words they were decoded from, shared by every core in
  * the process: firmware starts the same kernels again and again, and each start empties a
  * core's bundle cache (as the silicon's instruction cache is flushed), so without this a short
- * kernel spends most of its time being decoded. Equal address and words decode equally; other
- * words at that address replace the entry. Bounded: cleared when full.
+ * kernel spends most of its time being decoded. Equal address and words decode equally. Bounded:
+ * a few versions per address, and cleared when full.
  */
-const DECODED = new Map<number, { readonly words: Uint32Array; readonly entry: DecodedEntry | null }>();
+const DECODED = new Map<number, { readonly words: Uint32Array; readonly entry: DecodedEntry | null }[]>();
 const MAX_DECODED = 65_536;
+/** Different code at one address (cores whose windows differ): this many versions are kept. */
+const VERSIONS = 4;
 
 /** The entry for the `count` words in BUNDLE_WORDS at `pc`, or null when they do not decode. */
 function decodedEntry(pc: number, count: number): DecodedEntry | null {
-  const known = DECODED.get(pc);
-  if (known && known.words.length === count && known.words.every((word, n) => word === BUNDLE_WORDS[n])) return known.entry;
+  const versions = DECODED.get(pc) ?? [];
+  const known = versions.find((v) => v.words.length === count && v.words.every((word, n) => word === BUNDLE_WORDS[n]));
+  if (known) return known.entry;
   if (DECODED.size >= MAX_DECODED) DECODED.clear();
   const words = BUNDLE_WORDS.slice(0, count);
   let entry: DecodedEntry | null = null;
@@ -301,7 +304,7 @@ function decodedEntry(pc: number, count: number): DecodedEntry | null {
   } catch (error) {
     if (!(error instanceof DecodeError)) throw error;
   }
-  DECODED.set(pc, { words, entry });
+  DECODED.set(pc, [{ words, entry }, ...versions.slice(0, VERSIONS - 1)]);
   return entry;
 }
 
