@@ -247,6 +247,17 @@ describe('SHAVE LSU and memory', () => {
     expect(lane.result).toMatchObject({ kind: 'error', cause: 'undefined encoding' });
   });
 
+  it('a new start runs the code now in memory, not what an earlier start decoded there', () => {
+    const first = runShave(`iau.add i1, i1, 1\n${halt}`);
+    expect(first.i(1)).toBe(1);
+    const second = runShave(`iau.add i1, i1, 2\n${halt}`); // same address, other words
+    expect(second.i(1)).toBe(2);
+    // And on another core whose window B points elsewhere, with the first program there.
+    const third = runShave(`iau.add i1, i1, 3\n${halt}`, { core: 5 });
+    expect(third.i(1)).toBe(3);
+    expect(runShave(`iau.add i1, i1, 1\n${halt}`).i(1)).toBe(1);
+  });
+
   it('windows relocate per core', () => {
     const r = runShave(`lsu0.ld.i32 i2, i1, 0\n${halt}`, { core: 3, irf: { 1: 0x1c00_0010 } });
     expect(r.result.kind).toBe('halted');
