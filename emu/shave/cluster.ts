@@ -249,6 +249,19 @@ export class ShaveCluster implements SocDevice {
 
   restore(snapshot: unknown): void {
     const s = snapshot as ClusterSnapshot;
+    // Snapshots come from trace files, which may come from anyone: check the shape first.
+    const word = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
+    if (
+      !Array.isArray(s?.controls) ||
+      s.controls.length !== this.spec.count ||
+      !s.controls.every((c) => word(c?.ocr) && word(c?.control) && word(c?.sticky) && Number.isSafeInteger(c?.startCycle)) ||
+      !Array.isArray(s.states) ||
+      s.states.length !== this.spec.count ||
+      !s.states.every((state) => state === null || state instanceof Uint8Array) ||
+      !Number.isSafeInteger(s.generation)
+    ) {
+      throw new RangeError(`not a snapshot of ${this.spec.count} SHAVEs`);
+    }
     this.reset();
     this.controls = s.controls.map((c) => ({ ...c }));
     this.generation = s.generation;

@@ -133,6 +133,15 @@ describe('SHAVE control from the LEON bus', () => {
     expect(eventsOf(stick).filter((e) => e.kind === 'shave.error')).toMatchObject([{ core: 1, cause: 'misaligned access', addr: 0x1c00_1002 }]);
   });
 
+  it('a snapshot whose SHAVE part is damaged does not restore', () => {
+    const stick = poweredStick(ma2450);
+    const snapshot = stick.snapshot();
+    const shave = snapshot.devices.shave as { controls: unknown[] };
+    for (const damaged of [{ ...shave, controls: shave.controls.slice(1) }, { ...shave, controls: shave.controls.map(() => ({ ocr: -1 })) }, { ...shave, states: 'x' }, null]) {
+      expect(() => Stick.restore({ ...snapshot, devices: { ...snapshot.devices, shave: damaged } }, { leon: null })).toThrow(/not a snapshot of 12 SHAVEs/);
+    }
+  });
+
   it('a snapshot taken while a core runs restores into a machine that finishes identically', () => {
     const run = (split: boolean) => {
       let stick = poweredStick(ma2450);
