@@ -10,15 +10,16 @@ import { EXIT, InputError, readInput, UsageError, type Print } from './errors.js
 export const SHAVE_HELP = `Usage: myriad-emu shave asm <source.s> -o <program.shv> [--code-base ADDR] [--data-base ADDR]
        myriad-emu shave disasm <program.shv>
        myriad-emu shave run <source.s|program.shv> [--model ma2450|ma2485] [--core N]
-                 [--cycles N] [--set i18=VALUE]... [--dump ADDR:LEN]...
+                 [--cycles N] [--load FILE@ADDR]... [--set i18=VALUE]... [--dump ADDR:LEN]...
 
 asm assembles moviAsm-style source (ops joined by ||, labels, .code/.data, nop N) into a
 program file in the emulator's own, documented encoding (docs/shave-isa.md; not the silicon's).
 Errors name the line and column. disasm prints every bundle with its address, and the data.
 
 run loads a program on one SHAVE (code and data through window B, which points 64 KB into the
-core's CMX slice; window A is the slice itself, C and D are DDR), sets registers (iN, sN: a
-number; vN: four words, comma-separated), runs until swih, an exception or --cycles (default
+core's CMX slice; window A is the slice itself, C and D are DDR), copies input files into
+memory (--load, at addresses as the core sees them), sets registers (iN, sN: a number; vN:
+four words, comma-separated), runs until swih, an exception or --cycles (default
 10 000 000), and prints the cycles, the occupancy of each unit, the memory traffic per CMX
 slice and DDR, and the dumps (addresses as the core sees them). Exit 1 when the kernel did not
 halt by swih.`;
@@ -42,6 +43,7 @@ export function shaveCommand(args: string[], print: Print): number {
       core: { type: 'string' },
       cycles: { type: 'string' },
       set: { type: 'string', multiple: true },
+      load: { type: 'string', multiple: true },
       dump: { type: 'string', multiple: true },
     },
   });
@@ -74,7 +76,7 @@ export function shaveCommand(args: string[], print: Print): number {
     return EXIT.ok;
   }
   if (sub === 'run') {
-    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) }, print);
+    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], load: values.load ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) }, print);
   }
   throw new UsageError(`shave takes asm, disasm or run, not '${sub ?? ''}'`);
 }
@@ -84,6 +86,7 @@ interface RunOptions {
   readonly core: string | undefined;
   readonly cycles: string | undefined;
   readonly set: readonly string[];
+  readonly load: readonly string[];
   readonly dump: readonly string[];
   readonly codeBase: number | undefined;
   readonly dataBase: number | undefined;
@@ -123,6 +126,18 @@ function runCommand(file: string, options: RunOptions, print: Print): number {
   } catch (error) {
     if (error instanceof AddressError) throw new InputError(`${file}: ${error.message}`);
     throw error;
+  }
+  for (const spec of options.load) {
+    const at = spec.lastIndexOf('@');
+    const target = at > 0 ? address(spec.slice(at + 1), undefined) : undefined;
+    if (target === undefined) throw new UsageError(`--load takes FILE@ADDR, not '${spec}'`);
+    const data = readInput(spec.slice(0, at), 'input');
+    try {
+      bench.write(core, target, data);
+    } catch (error) {
+      if (error instanceof AddressError) throw new UsageError(`--load ${spec}: ${error.message}`);
+      throw error;
+    }
   }
   for (const assignment of options.set) {
     const match = /^([isv])(\d+)=(.+)$/.exec(assignment);

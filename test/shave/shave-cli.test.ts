@@ -98,6 +98,20 @@ describe('myriad-emu shave run', () => {
     expect(runaway.stdout).toMatch(/still running when its 5000 cycles ran out/);
   });
 
+  it('loads input files where the kernel reads them', () => {
+    const a = join(dir, 'a.bin');
+    const b = join(dir, 'b.bin');
+    writeFileSync(a, new Uint8Array(new Uint32Array([1, 2, 3, 4, 0x8000_0000, 0, 0, 7]).buffer));
+    writeFileSync(b, new Uint8Array(new Uint32Array([10, 20, 30, 40, 0x8000_0000, 1, 2, 3]).buffer));
+    const kernel = join(root, 'firmware-stubs', 'shave', 'vector-add.s');
+    const r = run('shave', 'run', kernel, '--load', `${a}@0x1c000000`, '--load', `${b}@0x1c000100`, '--set', 'i18=0x1c000000', '--set', 'i17=0x1c000100', '--set', 'i16=0x1c000200', '--set', 'i15=8', '--dump', '0x1c000200:32');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('1c000200: 0b 00 00 00 16 00 00 00 21 00 00 00 2c 00 00 00');
+    expect(r.stdout).toContain('1c000210: 00 00 00 00 01 00 00 00 02 00 00 00 0a 00 00 00');
+    expect(run('shave', 'run', kernel, '--load', a).status).toBe(2);
+    expect(run('shave', 'run', kernel, '--load', `${join(dir, 'missing.bin')}@0x1c000000`).status).toBe(3);
+  });
+
   it('bad options are usage errors', () => {
     expect(run('shave', 'run', source, '--set', 'x1=2').status).toBe(2);
     expect(run('shave', 'run', source, '--core', '12').status).toBe(2); // ma2450 has 12
