@@ -256,7 +256,8 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   const bundlesPerSecond = run!.ops * counters.bundles;
   const cyclesPerSecond = run!.ops * counters.cycles;
   summary.push({ name: `SHAVE f16 matrix multiply tile (8x8, K = ${K}), one core`, value: bundlesPerSecond / 1e6, unit: 'M bundles/s', target: '>= 150', pass: bundlesPerSecond >= 150e6 });
-  summary.push({ name: 'the same, as a fraction of a 600 MHz SHAVE (emulated cycles per second / 600 M)', value: cyclesPerSecond / 600e6, unit: `(${(cyclesPerSecond / 1e6).toFixed(1)} M cycles/s)`, target: '(information)', pass: null });
+  // A SHAVE issues one bundle per cycle; idle (nop N) and stall cycles make the kernel's cycles more than its bundles.
+  summary.push({ name: 'the same, as a fraction of a 600 MHz SHAVE (bundles per second / 600 M)', value: bundlesPerSecond / 600e6, unit: `(emulated cycles: ${(cyclesPerSecond / 1e6).toFixed(1)} M/s, ${(cyclesPerSecond / 600e6).toFixed(2)} of 600 MHz)`, target: '(information)', pass: null });
 }
 
 // ---- LEON: the mixed workload (CRC32, matmul, call-heavy recursion with window traps)
