@@ -10,19 +10,8 @@ import { ma2485 } from '../../emu/models/ma2485.js';
 import type { ChipModel } from '../../emu/models/model.js';
 import type { MachineEvent } from '../../emu/events/event.js';
 import { assemble } from '../../emu/shave/assembler.js';
+import { SUM_WORDS } from '../support/shave-programs.js';
 import { OCR_STOP, OSR_ERROR, OSR_RUNNING, OSR_SWIH, SHAVE_REGISTER as R, SLICE_NS } from '../../emu/shave/cluster.js';
-
-/** Sums n words from i18 into a word at i17: the result lands in CMX. */
-const SUM = `
-        lsu0.ldil i1, 0
-        bru.rpl i16, done
-        lsu0.ldi.i32 i2, i18, 4
-        nop 2
-        iau.add i1, i1, i2
-done:   nop 2
-        lsu0.st.i32 i1, i17, 0
-        bru.swih 0x2a
-`;
 
 const shaveEvents = new WeakMap<Stick, MachineEvent[]>();
 
@@ -41,11 +30,11 @@ function poweredStick(model: ChipModel): Stick {
 
 const eventsOf = (stick: Stick) => shaveEvents.get(stick)!;
 
-/** Loads SUM for SHAVE `core` the way LEON firmware would: code in CMX, windows, registers. */
+/** Loads SUM_WORDS for SHAVE `core` the way LEON firmware would: code in CMX, windows, registers. */
 function prepare(stick: Stick, core: number, values: number[]): { control: number; out: number } {
   const control = stick.model.shave.controlBase + core * stick.model.shave.controlStride;
   const slice = 0x7000_0000 + core * 0x2_0000;
-  const program = assemble(SUM, { codeBase: 0x1d00_0000 });
+  const program = assemble(SUM_WORDS, { codeBase: 0x1d00_0000 });
   expect(stick.bus.writeBlock(slice, program.code, 'leon-os')).toBe(true);
   const data = new Uint8Array(new Uint32Array(values).buffer);
   expect(stick.bus.writeBlock(slice + 0x1000, data, 'leon-os')).toBe(true);

@@ -10,19 +10,10 @@ import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
 import { assemble } from '../../emu/shave/assembler.js';
 import { OCR_STOP, OSR_SWIH, SHAVE_REGISTER as R } from '../../emu/shave/cluster.js';
 import { DirectHost } from '../support/direct-host.js';
+import { SUM_WORDS } from '../support/shave-programs.js';
 import { b, G0, G1, G2, G3, jmpl, ld, nop, set, st } from '../support/sparc-encode.js';
 
-/** Sums n words from i18 and stores the sum at i17. */
-const SUM = assemble(`
-        lsu0.ldil i1, 0
-        bru.rpl i16, done
-        lsu0.ldi.i32 i2, i18, 4
-        nop 2
-        iau.add i1, i1, i2
-done:   nop 2
-        lsu0.st.i32 i1, i17, 0
-        bru.swih 7
-`);
+const SUM = assemble(SUM_WORDS);
 
 const andccImm = (rs1: number, imm: number, rd: number) => ((2 << 30) | (rd << 25) | (0x11 << 19) | (rs1 << 14) | (1 << 13) | (imm & 0x1fff)) >>> 0;
 const BE = 1;
@@ -79,7 +70,7 @@ describe('LEON firmware drives a SHAVE', () => {
       expect(new DataView(result!.data!.buffer, result!.data!.byteOffset).getUint32(0, true)).toBe(values.reduce((a, v) => (a + v) >>> 0, 0));
       const [start, halt] = [host.of('shave.start'), host.of('shave.halt')];
       expect(start).toMatchObject([{ core, pc: 0x1d00_0000 }]);
-      expect(halt).toMatchObject([{ core, reason: 'swih', code: 7 }]);
+      expect(halt).toMatchObject([{ core, reason: 'swih', code: 0x2a }]);
       // 500 passes of 4 cycles: the LEON saw the halt after the SHAVE's cycles had passed.
       expect(halt[0]!.cycles).toBeGreaterThan(2000);
       expect(halt[0]!.t - start[0]!.t).toBeGreaterThanOrEqual(Math.floor((2000 * 1e9) / model.clocks.systemHz));
