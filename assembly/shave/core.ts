@@ -568,6 +568,38 @@ function convertF16ToI16(v: v128): v128 {
   return i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f16Low(v)), i32x4.trunc_sat_f32x4_s(f16High(v)));
 }
 
+// ---- loads and stores
+
+// The form of a load or store, worked out by the decoder from its name (emu/shave/cores.ts
+// lsuForm) and carried in the slot's third field.
+const FORM_SIZE: u32 = 7; // bits 0-2: log2 of the bytes
+const FORM_POST: u32 = 1 << 3; // ldi/sti: the register is the address and moves on after
+const FORM_STORE: u32 = 1 << 4;
+const FORM_SIGNED: u32 = 1 << 5; // loads of i8/i16 sign-extend
+const FORM_FILE_SHIFT: u32 = 6; // bits 6-7: 0 IRF, 1 SRF, 2 VRF
+
+/** A load or store of register `a` at `irf(b) + offset` (or `irf(b)`, then moved on by offset). */
+function loadStore(form: u32, a: u32, b: u32, unit: u32, latency: u32, offset: u32): void {
+  const size: u32 = 1 << (form & FORM_SIZE);
+  const post = (form & FORM_POST) != 0;
+  const file = form >> FORM_FILE_SHIFT;
+  const address = post ? irf(b) : irf(b) + offset;
+  const at = access(unit, address, size, (form & FORM_STORE) != 0);
+  if (fault != 0) return;
+  if (form & FORM_STORE) {
+    deferStore(at, size, file == 2 ? vrf(a) : i32x4.splat(file == 1 ? srf(a) : irf(a)));
+  } else if (file == 2) {
+    // A 64-bit load fills the low half and clears the high half.
+    setV(a, size == 8 ? v128.load64_zero(at) : v128.load(at), loadLatency());
+  } else {
+    const signed = (form & FORM_SIGNED) != 0;
+    const value: u32 = size == 1 ? (signed ? <u32>load<i8>(at) : <u32>load<u8>(at)) : size == 2 ? (signed ? <u32>load<i16>(at) : <u32>load<u16>(at)) : load<u32>(at);
+    if (file == 1) setS(a, value, loadLatency());
+    else setI(a, value, loadLatency());
+  }
+  if (post) setI(b, address + offset, latency);
+}
+
 // ---- one operation
 
 /** Runs the operation in `slot` of the bundle at `pc` (ending at `next`). */
@@ -630,74 +662,13 @@ function execute(slot: u32, pc: u32, next: u32): void {
       write32(IRF + (a << 2), <u32>imm << 16, latency, 0xffff0000);
       return;
     case Op.lsu_ld_i8: case Op.lsu_ld_u8: case Op.lsu_ld_i16: case Op.lsu_ld_u16: case Op.lsu_ld_i32:
-    case Op.lsu_ldi_i8: case Op.lsu_ldi_u8: case Op.lsu_ldi_i16: case Op.lsu_ldi_u16: case Op.lsu_ldi_i32: {
-      const post = op >= <u32>Op.lsu_ldi_i8;
-      const kind = post ? op - Op.lsu_ldi_i8 : op - Op.lsu_ld_i8; // i8 u8 i16 u16 i32
-      const size: u32 = kind < 2 ? 1 : kind < 4 ? 2 : 4;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, size, false);
-      if (fault != 0) return;
-      let value: u32;
-      if (kind == 0) value = <u32>load<i8>(offset);
-      else if (kind == 1) value = <u32>load<u8>(offset);
-      else if (kind == 2) value = <u32>load<i16>(offset);
-      else if (kind == 3) value = <u32>load<u16>(offset);
-      else value = load<u32>(offset);
-      setI(a, value, loadLatency());
-      if (post) setI(b, address + <u32>imm, latency);
+    case Op.lsu_ldi_i8: case Op.lsu_ldi_u8: case Op.lsu_ldi_i16: case Op.lsu_ldi_u16: case Op.lsu_ldi_i32:
+    case Op.lsu_st_i8: case Op.lsu_st_i16: case Op.lsu_st_i32: case Op.lsu_sti_i8: case Op.lsu_sti_i16: case Op.lsu_sti_i32:
+    case Op.lsu_ld_s32: case Op.lsu_ldi_s32: case Op.lsu_st_s32: case Op.lsu_sti_s32:
+    case Op.lsu_ld_v64: case Op.lsu_ld_v128: case Op.lsu_ldi_v64: case Op.lsu_ldi_v128:
+    case Op.lsu_st_v64: case Op.lsu_st_v128: case Op.lsu_sti_v64: case Op.lsu_sti_v128:
+      loadStore(c, a, b, unit, latency, <u32>imm);
       return;
-    }
-    case Op.lsu_st_i8: case Op.lsu_st_i16: case Op.lsu_st_i32:
-    case Op.lsu_sti_i8: case Op.lsu_sti_i16: case Op.lsu_sti_i32: {
-      const post = op >= <u32>Op.lsu_sti_i8;
-      const kind = post ? op - Op.lsu_sti_i8 : op - Op.lsu_st_i8;
-      const size: u32 = 1 << kind;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, size, true);
-      if (fault != 0) return;
-      deferStore(offset, size, i32x4.splat(irf(a)));
-      if (post) setI(b, address + <u32>imm, latency);
-      return;
-    }
-    case Op.lsu_ld_s32: case Op.lsu_ldi_s32: {
-      const post = op == Op.lsu_ldi_s32;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, 4, false);
-      if (fault != 0) return;
-      setS(a, load<u32>(offset), loadLatency());
-      if (post) setI(b, address + <u32>imm, latency);
-      return;
-    }
-    case Op.lsu_st_s32: case Op.lsu_sti_s32: {
-      const post = op == Op.lsu_sti_s32;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, 4, true);
-      if (fault != 0) return;
-      deferStore(offset, 4, i32x4.splat(srf(a)));
-      if (post) setI(b, address + <u32>imm, latency);
-      return;
-    }
-    case Op.lsu_ld_v64: case Op.lsu_ld_v128: case Op.lsu_ldi_v64: case Op.lsu_ldi_v128: {
-      const post = op == Op.lsu_ldi_v64 || op == Op.lsu_ldi_v128;
-      const size: u32 = op == Op.lsu_ld_v64 || op == Op.lsu_ldi_v64 ? 8 : 16;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, size, false);
-      if (fault != 0) return;
-      // A 64-bit load fills the low half and clears the high half.
-      setV(a, size == 8 ? v128.load64_zero(offset) : v128.load(offset), loadLatency());
-      if (post) setI(b, address + <u32>imm, latency);
-      return;
-    }
-    case Op.lsu_st_v64: case Op.lsu_st_v128: case Op.lsu_sti_v64: case Op.lsu_sti_v128: {
-      const post = op == Op.lsu_sti_v64 || op == Op.lsu_sti_v128;
-      const size: u32 = op == Op.lsu_st_v64 || op == Op.lsu_sti_v64 ? 8 : 16;
-      const address = post ? irf(b) : irf(b) + <u32>imm;
-      const offset = access(unit, address, size, true);
-      if (fault != 0) return;
-      deferStore(offset, size, vrf(a));
-      if (post) setI(b, address + <u32>imm, latency);
-      return;
-    }
 
     // ---- IAU
     case Op.iau_add_iii: setI(a, irf(b) + irf(c), latency); return;

@@ -267,6 +267,18 @@ export class ShaveCores {
 /** The words of the bundle being decoded: a header and at most eight slot words. */
 const BUNDLE_WORDS = new Uint32Array(9);
 
+/**
+ * A load's or store's form for the core (assembly/shave/core.ts loadStore): log2 of its bytes,
+ * whether it moves its address register on (ldi/sti), whether it stores, whether it
+ * sign-extends, and the register file, in one byte.
+ */
+export function lsuForm(name: string): number {
+  const [op, type] = name.split('.') as [string, string];
+  const log2 = { i8: 0, u8: 0, i16: 1, u16: 1, i32: 2, s32: 2, v64: 3, v128: 4 }[type]!;
+  const file = type.startsWith('v') ? 2 : type === 's32' ? 1 : 0;
+  return log2 | (op.endsWith('i') ? 1 << 3 : 0) | (op.startsWith('st') ? 1 << 4 : 0) | (type === 'i8' || type === 'i16' ? 1 << 5 : 0) | (file << 6);
+}
+
 /** Bundles decoded and cached per miss: the one missed and those after it. */
 const PREFETCH_BUNDLES = 16;
 
@@ -323,6 +335,8 @@ function describe(bundle: DecodedBundle): DecodedEntry {
     if (op.spec.table === 'lsu' && op.spec.name === 'ldil') {
       // An ldih of the same register beside it: the two halves compose, whatever the slot order.
       c = others.some((other) => other.spec.name === 'ldih' && tableOf(other.unit) === 'lsu' && other.values[0] === a) ? 1 : 0;
+    } else if (op.spec.table === 'lsu' && op.spec.name !== 'ldih') {
+      c = lsuForm(op.spec.name);
     }
     const latency = latencyOf(op.spec);
     return [SPEC_IDS.get(op.spec)!, a, b, c, UNITS.indexOf(op.unit), latency, imm, writesDirectly(op, latency, others.slice(index + 1)) ? 1 : 0] as const;
