@@ -148,7 +148,8 @@ export function shaveConfigure(cmxAt: u32, cmxAliasAt: u32, cmxIn: u32, cmxBytes
 // ---- the bundle being run
 
 let base: u32 = 0;
-let issue: u64 = 0; // the cycle the bundle issues in
+/** The cycle the bundle issues in, low 32 bits (ring slots and stamps need no more). */
+let issue: u32 = 0;
 let fault: u32 = 0;
 let faultAddress: u32 = 0;
 /** Control state of the running core, kept in globals while it runs. */
@@ -195,7 +196,7 @@ let directWrites: u32 = 0;
 /** Queues a 32-bit write of `value` (bits under `mask`) at state offset `at`, landing after `latency`. */
 // @ts-ignore: decorator
 @inline function write32(at: u32, value: u32, latency: u32, mask: u32): void {
-  const slot = <u32>(issue + latency) & (RING_SLOTS - 1);
+  const slot = (issue + latency) & (RING_SLOTS - 1);
   if (direct && latency == 1 && (pending & (1 << slot)) == 0) {
     // Nothing else lands in that cycle and nothing later in the bundle reads the register:
     // writing now is indistinguishable from landing at the end of the cycle. The old value is
@@ -214,13 +215,13 @@ let directWrites: u32 = 0;
   store<u32>(entry, at);
   store<u32>(entry, value, 4);
   store<u32>(entry, mask, 8);
-  store<u32>(entry, <u32>issue, 12);
+  store<u32>(entry, issue, 12);
   store<u32>(countAt, count + 1);
 }
 
 // @ts-ignore: decorator
 @inline function writeV(at: u32, value: v128, latency: u32, mask: v128): void {
-  const slot = <u32>(issue + latency) & (RING_SLOTS - 1);
+  const slot = (issue + latency) & (RING_SLOTS - 1);
   if (direct && latency == 1 && (pending & (1 << slot)) == 0) {
     // Only the VAU and CMU write vectors at once, and no unit after them can fault.
     v128.store(base + at, v128.bitselect(value, v128.load(base + at), mask));
@@ -231,7 +232,7 @@ let directWrites: u32 = 0;
   const count = load<u32>(countAt);
   const entry = base + RING_VECTOR + (slot * VECTOR_DEPTH + count) * VECTOR_ENTRY;
   store<u32>(entry, at);
-  store<u32>(entry, <u32>issue, 4);
+  store<u32>(entry, issue, 4);
   v128.store(entry, value, 16);
   v128.store(entry, mask, 32);
   store<u32>(countAt, count + 1);
@@ -918,7 +919,7 @@ export function shaveRun(core: u32, budget: u32): u32 {
     }
     const cycles = load<u32>(entry, E_CYCLES);
     let next = load<u32>(entry, E_NEXT);
-    issue = cycle;
+    issue = <u32>cycle;
     const peu = load<i32>(entry, E_PEU);
     if (peu >= 0 && !flagsHold(<u32>peu)) {
       // Predicated off: the bundle takes its cycles and does nothing else.
@@ -941,7 +942,7 @@ export function shaveRun(core: u32, budget: u32): u32 {
         if (fault != 0) break;
       }
       if (fault != 0) {
-        unqueue(<u32>issue);
+        unqueue(issue);
         while (directWrites > 0) {
           const undo = base + DIRECT_UNDO + (--directWrites << 3);
           store<u32>(base + load<u32>(undo), load<u32>(undo, 4));
