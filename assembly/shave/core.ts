@@ -51,8 +51,8 @@ export const DDR_WRITE: u32 = 928;
 export const CMX_READ: u32 = 936; // 24 x u64 bytes, per 128 KB slice
 export const CMX_WRITE: u32 = 1128; // 24 x u64
 export const CMX_SLICES: u32 = 24;
-/** The address that needs DDR committed after RUN_COMMIT. */
-export const COMMIT_ADDRESS: u32 = 1320;
+/** After RUN_COMMIT: the end (WebAssembly offset) of the DDR access that needs committing. */
+export const COMMIT_END: u32 = 1320;
 /** Which start of the core the cached bundles belong to: a start empties the cache in O(1). */
 const EPOCH: u32 = 1324;
 
@@ -101,7 +101,7 @@ export const RUN_BUDGET: u32 = 0; // the cycles given are used up, still running
 export const RUN_HALTED: u32 = 1;
 export const RUN_ERROR: u32 = 2;
 export const RUN_MISS: u32 = 3; // the bundle at PC needs decoding
-export const RUN_COMMIT: u32 = 4; // DDR at COMMIT_ADDRESS must be committed first
+export const RUN_COMMIT: u32 = 4; // DDR up to COMMIT_END must be committed first
 
 export const CAUSE_UNDEFINED: u32 = 1;
 export const CAUSE_MISALIGNED: u32 = 2;
@@ -115,7 +115,6 @@ const OTHER_LOAD_LATENCY: u32 = 5;
 const LINK_REGISTER: u32 = 30;
 
 const UNIT_LSU0: u32 = 2;
-const UNIT_LSU1: u32 = 3;
 
 // Relations a compare records.
 const LT: u32 = 0;
@@ -152,6 +151,9 @@ let base: u32 = 0;
 let issue: u32 = 0;
 let fault: u32 = 0;
 let faultAddress: u32 = 0;
+/** For CAUSE_COMMIT: the offset and end of the access into uncommitted DDR. */
+let commitOffset: u32 = 0;
+let commitEnd: u32 = 0;
 /** Control state of the running core, kept in globals while it runs. */
 let branchLeft: u32 = 0;
 let branchTarget: u32 = 0;
@@ -348,7 +350,8 @@ function landAll(cycle: u64): void {
     const offset = ddrOffset + local;
     if (<u64>offset + size > (<u64>memory.size() << 16)) {
       fault = CAUSE_COMMIT;
-      faultAddress = bus;
+      commitOffset = offset;
+      commitEnd = offset + size;
       return 0;
     }
     return offset;
@@ -435,16 +438,19 @@ function flagsHold(cond: u32): bool {
 
 // ---- scalar helpers
 
-function shiftLeft(value: u32, by: u32): u32 {
-  return by >= 32 ? 0 : value << by;
-}
+const SHL: u32 = 0;
+const SHR: u32 = 1;
+const SAR: u32 = 2;
 
-function shiftRight(value: u32, by: u32): u32 {
-  return by >= 32 ? 0 : value >> by;
-}
-
-function shiftArith(value: u32, by: u32): u32 {
-  return <u32>(<i32>value >> (by >= 32 ? 31 : by));
+/**
+ * `value` (its low `bits`) shifted by `by`: a shift by the width or more gives 0, or for `sar`
+ * the sign in every bit. The IAU shifts 32 bits; the VAU its lanes.
+ */
+function shift(kind: u32, value: u32, by: u32, bits: u32): u32 {
+  if (kind == SHL) return by >= bits ? 0 : value << by;
+  if (kind == SHR) return by >= bits ? 0 : value >> by;
+  const signed = <i32>(value << (32 - bits)) >> (32 - bits); // sign-extended
+  return <u32>(signed >> (by >= bits ? bits - 1 : by));
 }
 
 const DEFAULT_NAN_F16: u32 = 0x7e00;
@@ -477,24 +483,28 @@ function f16Max(a: u32, b: u32): u32 {
 
 const SCRATCH: u32 = 1472; // 3 x v128 in the core state
 
-function shiftLanes(a: v128, b: v128, laneBytes: u32, kind: u32 /* 0 shl, 1 shr, 2 sar */, byImmediate: bool, immediate: u32): v128 {
+/** The lane of `bytes` bytes at `at`, zero-extended. */
+// @ts-ignore: decorator
+@inline function loadLane(at: u32, bytes: u32): u32 {
+  return bytes == 1 ? <u32>load<u8>(at) : bytes == 2 ? <u32>load<u16>(at) : load<u32>(at);
+}
+
+// @ts-ignore: decorator
+@inline function storeLane(at: u32, bytes: u32, value: u32): void {
+  if (bytes == 1) store<u8>(at, <u8>value);
+  else if (bytes == 2) store<u16>(at, <u16>value);
+  else store<u32>(at, value);
+}
+
+/** Each lane of `a` shifted (SHL, SHR, SAR) by the same lane of `b`, or by `immediate`. */
+function shiftLanes(a: v128, b: v128, laneBytes: u32, kind: u32, byImmediate: bool, immediate: u32): v128 {
   const x = base + SCRATCH;
   v128.store(x, a);
   v128.store(x, b, 16);
-  const bits = laneBytes * 8;
   for (let lane: u32 = 0; lane < 16 / laneBytes; lane++) {
     const at = x + lane * laneBytes;
-    let value: u32 = laneBytes == 1 ? <u32>load<u8>(at) : laneBytes == 2 ? <u32>load<u16>(at) : load<u32>(at);
-    const by = byImmediate ? immediate : laneBytes == 1 ? <u32>load<u8>(at + 16) : laneBytes == 2 ? <u32>load<u16>(at + 16) : load<u32>(at + 16);
-    if (kind == 0) value = by >= bits ? 0 : value << by;
-    else if (kind == 1) value = by >= bits ? 0 : value >> by;
-    else {
-      const signed = <i32>(value << (32 - bits)) >> (32 - bits); // sign-extended lane
-      value = <u32>(signed >> (by >= bits ? bits - 1 : by));
-    }
-    if (laneBytes == 1) store<u8>(at, <u8>value);
-    else if (laneBytes == 2) store<u16>(at, <u16>value);
-    else store<u32>(at, value);
+    const by = byImmediate ? immediate : loadLane(at + 16, laneBytes);
+    storeLane(at, laneBytes, shift(kind, loadLane(at, laneBytes), by, laneBytes * 8));
   }
   return v128.load(x);
 }
@@ -524,21 +534,16 @@ function compareLanes(a: v128, b: v128, laneBytes: u32, isFloat: bool, cond: u32
       signed = relationS(load<i32>(at), load<i32>(at + 16));
       unsigned = relationU(load<u32>(at), load<u32>(at + 16));
     }
-    const ones: u32 = holds(cond, signed, unsigned) ? 0xffffffff : 0;
-    if (laneBytes == 1) store<u8>(x + 32 + lane, <u8>ones);
-    else if (laneBytes == 2) store<u16>(x + 32 + lane * 2, <u16>ones);
-    else store<u32>(x + 32 + lane * 4, ones);
+    storeLane(x + 32 + lane * laneBytes, laneBytes, holds(cond, signed, unsigned) ? 0xffffffff : 0);
   }
   return v128.load(x, 32);
 }
 
-/** Lane `lane` of `laneBytes` bytes, sign-extended; `ok` false when there is no such lane. */
+/** All ones in lane `lane` (of `laneBytes` bytes), zeros elsewhere. */
 function laneMask(laneBytes: u32, lane: u32): v128 {
   const x = base + SCRATCH;
   v128.store(x, i32x4.splat(0));
-  if (laneBytes == 1) store<u8>(x + lane, 0xff);
-  else if (laneBytes == 2) store<u16>(x + lane * 2, 0xffff);
-  else store<u32>(x + lane * 4, 0xffffffff);
+  storeLane(x + lane * laneBytes, laneBytes, 0xffffffff);
   return v128.load(x);
 }
 
@@ -678,9 +683,9 @@ function execute(slot: u32, pc: u32, next: u32): void {
     case Op.iau_and_iii: setI(a, irf(b) & irf(c), latency); return;
     case Op.iau_or_iii: setI(a, irf(b) | irf(c), latency); return;
     case Op.iau_xor_iii: setI(a, irf(b) ^ irf(c), latency); return;
-    case Op.iau_shl_iii: setI(a, shiftLeft(irf(b), irf(c)), latency); return;
-    case Op.iau_shr_iii: setI(a, shiftRight(irf(b), irf(c)), latency); return;
-    case Op.iau_sar_iii: setI(a, shiftArith(irf(b), irf(c)), latency); return;
+    case Op.iau_shl_iii: setI(a, shift(SHL, irf(b), irf(c), 32), latency); return;
+    case Op.iau_shr_iii: setI(a, shift(SHR, irf(b), irf(c), 32), latency); return;
+    case Op.iau_sar_iii: setI(a, shift(SAR, irf(b), irf(c), 32), latency); return;
     case Op.iau_min: setI(a, <u32>min(<i32>irf(b), <i32>irf(c)), latency); return;
     case Op.iau_max: setI(a, <u32>max(<i32>irf(b), <i32>irf(c)), latency); return;
     case Op.iau_minu: setI(a, min(irf(b), irf(c)), latency); return;
@@ -690,9 +695,9 @@ function execute(slot: u32, pc: u32, next: u32): void {
     case Op.iau_and_iis14: setI(a, irf(b) & <u32>imm, latency); return;
     case Op.iau_or_iis14: setI(a, irf(b) | <u32>imm, latency); return;
     case Op.iau_xor_iis14: setI(a, irf(b) ^ <u32>imm, latency); return;
-    case Op.iau_shl_iis14: setI(a, shiftLeft(irf(b), <u32>imm), latency); return;
-    case Op.iau_shr_iis14: setI(a, shiftRight(irf(b), <u32>imm), latency); return;
-    case Op.iau_sar_iis14: setI(a, shiftArith(irf(b), <u32>imm), latency); return;
+    case Op.iau_shl_iis14: setI(a, shift(SHL, irf(b), <u32>imm, 32), latency); return;
+    case Op.iau_shr_iis14: setI(a, shift(SHR, irf(b), <u32>imm, 32), latency); return;
+    case Op.iau_sar_iis14: setI(a, shift(SAR, irf(b), <u32>imm, 32), latency); return;
     case Op.iau_not: setI(a, ~irf(b), latency); return;
     case Op.iau_abs: setI(a, <u32>abs(<i32>irf(b)), latency); return;
     case Op.iau_mov: setI(a, irf(b), latency); return;
@@ -790,24 +795,24 @@ function execute(slot: u32, pc: u32, next: u32): void {
     case Op.vau_or: setV(a, v128.or(vrf(b), vrf(c)), latency); return;
     case Op.vau_xor: setV(a, v128.xor(vrf(b), vrf(c)), latency); return;
     case Op.vau_not: setV(a, v128.not(vrf(b)), latency); return;
-    case Op.vau_shl_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, 0, false, 0), latency); return;
-    case Op.vau_shl_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, 0, false, 0), latency); return;
-    case Op.vau_shl_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, 0, false, 0), latency); return;
-    case Op.vau_shr_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, 1, false, 0), latency); return;
-    case Op.vau_shr_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, 1, false, 0), latency); return;
-    case Op.vau_shr_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, 1, false, 0), latency); return;
-    case Op.vau_sar_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, 2, false, 0), latency); return;
-    case Op.vau_sar_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, 2, false, 0), latency); return;
-    case Op.vau_sar_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, 2, false, 0), latency); return;
-    case Op.vau_shl_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, 0, true, <u32>imm), latency); return;
-    case Op.vau_shl_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, 0, true, <u32>imm), latency); return;
-    case Op.vau_shl_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, 0, true, <u32>imm), latency); return;
-    case Op.vau_shr_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, 1, true, <u32>imm), latency); return;
-    case Op.vau_shr_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, 1, true, <u32>imm), latency); return;
-    case Op.vau_shr_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, 1, true, <u32>imm), latency); return;
-    case Op.vau_sar_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, 2, true, <u32>imm), latency); return;
-    case Op.vau_sar_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, 2, true, <u32>imm), latency); return;
-    case Op.vau_sar_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, 2, true, <u32>imm), latency); return;
+    case Op.vau_shl_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, SHL, false, 0), latency); return;
+    case Op.vau_shl_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, SHL, false, 0), latency); return;
+    case Op.vau_shl_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, SHL, false, 0), latency); return;
+    case Op.vau_shr_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, SHR, false, 0), latency); return;
+    case Op.vau_shr_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, SHR, false, 0), latency); return;
+    case Op.vau_shr_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, SHR, false, 0), latency); return;
+    case Op.vau_sar_i8_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 1, SAR, false, 0), latency); return;
+    case Op.vau_sar_i16_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 2, SAR, false, 0), latency); return;
+    case Op.vau_sar_i32_vvv: setV(a, shiftLanes(vrf(b), vrf(c), 4, SAR, false, 0), latency); return;
+    case Op.vau_shl_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, SHL, true, <u32>imm), latency); return;
+    case Op.vau_shl_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, SHL, true, <u32>imm), latency); return;
+    case Op.vau_shl_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, SHL, true, <u32>imm), latency); return;
+    case Op.vau_shr_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, SHR, true, <u32>imm), latency); return;
+    case Op.vau_shr_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, SHR, true, <u32>imm), latency); return;
+    case Op.vau_shr_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, SHR, true, <u32>imm), latency); return;
+    case Op.vau_sar_i8_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 1, SAR, true, <u32>imm), latency); return;
+    case Op.vau_sar_i16_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 2, SAR, true, <u32>imm), latency); return;
+    case Op.vau_sar_i32_vvu8: setV(a, shiftLanes(vrf(b), vrf(b), 4, SAR, true, <u32>imm), latency); return;
     // Conversions between lane types. Narrowing ones fill the low lanes and clear the rest;
     // integer narrowing saturates; float to integer truncates toward zero and saturates (NaN: 0).
     case Op.vau_cvt_f16_f32: setV(a, toF16Low(vrf(b)), latency); return;
@@ -876,6 +881,28 @@ function execute(slot: u32, pc: u32, next: u32): void {
 }
 
 // ---- the loop
+
+/**
+ * The memory side of a bundle that ran: its stores land and its accesses are counted. Returns
+ * whether both LSUs reached one CMX slice (a stall cycle, counted here).
+ */
+function completeMemory(): bool {
+  for (let i: u32 = 0; i < storeCount; i++) {
+    const at = base + STORES + i * 32;
+    const offset = load<u32>(at);
+    const size = load<u32>(at, 4);
+    if (size == 1) store<u8>(offset, load<u8>(at, 16));
+    else if (size == 2) store<u16>(offset, load<u16>(at, 16));
+    else if (size == 4) store<u32>(offset, load<u32>(at, 16));
+    else if (size == 8) store<u64>(offset, load<u64>(at, 16));
+    else v128.store(offset, v128.load(at, 16));
+  }
+  count(access0, bytes0, write0);
+  count(access1, bytes1, write1);
+  if (access1 < 0 || access1 != access0 || access0 >= <i32>CMX_SLICES) return false;
+  store<u64>(base + STALLS, load<u64>(base + STALLS) + 1);
+  return true;
+}
 
 function enter(core: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
@@ -948,7 +975,7 @@ export function shaveRun(core: u32, budget: u32): u32 {
           store<u32>(base + load<u32>(undo), load<u32>(undo, 4));
         }
         if (fault == CAUSE_COMMIT) {
-          store<u32>(base + COMMIT_ADDRESS, faultAddress);
+          store<u32>(base + COMMIT_END, commitEnd);
           result = RUN_COMMIT;
           break;
         }
@@ -961,35 +988,20 @@ export function shaveRun(core: u32, budget: u32): u32 {
       }
       store<u64>(entry, load<u64>(entry, E_RUNS) + 1, E_RUNS);
       if ((units & 0b1110) != 0) {
-      for (let i: u32 = 0; i < storeCount; i++) {
-        const at = base + STORES + i * 32;
-        const offset = load<u32>(at);
-        const size = load<u32>(at, 4);
-        if (size == 1) store<u8>(offset, load<u8>(at, 16));
-        else if (size == 2) store<u16>(offset, load<u16>(at, 16));
-        else if (size == 4) store<u32>(offset, load<u32>(at, 16));
-        else if (size == 8) store<u64>(offset, load<u64>(at, 16));
-        else v128.store(offset, v128.load(at, 16));
-      }
-      if (access0 >= 0) count(access0, bytes0, write0);
-      if (access1 >= 0) {
-        count(access1, bytes1, write1);
-        if (access1 == access0 && access0 < <i32>CMX_SLICES) {
+        if (completeMemory()) {
           // Both LSUs in one CMX slice in one cycle: the second waits a cycle.
-          store<u64>(base + STALLS, load<u64>(base + STALLS) + 1);
           landUntil(cycle, cycle + 1);
           cycle++;
         }
-      }
-      if (halt) {
-        landAll(cycle);
-        cycle += cycles;
-        bundles++;
-        store<u32>(base + STATUS, STATUS_HALTED);
-        pc = next;
-        result = RUN_HALTED;
-        break;
-      }
+        if (halt) {
+          landAll(cycle);
+          cycle += cycles;
+          bundles++;
+          store<u32>(base + STATUS, STATUS_HALTED);
+          pc = next;
+          result = RUN_HALTED;
+          break;
+        }
       }
     }
     if (pending != 0) landUntil(cycle, cycle + cycles);
@@ -1106,7 +1118,7 @@ export function shaveTranslate(core: u32, address: u32, size: u32): i32 {
   base = SHAVE_STATE + core * CORE_STRIDE;
   fault = 0;
   const offset = translate(address, size);
-  if (fault == CAUSE_COMMIT) return -2 - <i32>(ddrOffset + (faultAddress - (faultAddress - ddrBus < ddrSize ? ddrBus : ddrAlias)));
+  if (fault == CAUSE_COMMIT) return -2 - <i32>commitOffset;
   return fault != 0 ? -1 : <i32>offset;
 }
 

@@ -11,6 +11,20 @@ export interface BusTarget {
   write(offset: number, size: number, value: number): void;
 }
 
+/** The `size` bytes at `offset` (little-endian byte lanes) of the 32-bit register `word` holding them. */
+export function registerBytes(word: number, offset: number, size: number): number {
+  if (size === 4) return word >>> 0;
+  return (word >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+}
+
+/** The 32-bit register `word` with its `size` bytes at `offset` replaced by the low bytes of `value`. */
+export function mergeRegisterBytes(word: number, offset: number, size: number, value: number): number {
+  if (size === 4) return value >>> 0;
+  const shift = (offset & 3) * 8;
+  const mask = (size === 2 ? 0xffff : 0xff) << shift;
+  return ((word & ~mask) | ((value << shift) & mask)) >>> 0;
+}
+
 interface Mapping {
   readonly base: number;
   readonly end: number;

@@ -1,5 +1,5 @@
 import type { RegisterBlockSpec } from '../models/model.js';
-import type { BusTarget } from './bus.js';
+import { mergeRegisterBytes, registerBytes, type BusTarget } from './bus.js';
 
 /**
  * A block of 32-bit registers without behaviour of its own yet: it keeps what is written and
@@ -23,21 +23,11 @@ export class RegisterBlock implements BusTarget {
   }
 
   read(offset: number, size: number): number {
-    const word = this.words[offset >>> 2]!;
-    if (size === 4) return word;
-    const shift = (offset & 3) * 8; // little-endian byte lanes
-    return (word >>> shift) & (size === 2 ? 0xffff : 0xff);
+    return registerBytes(this.words[offset >>> 2]!, offset, size);
   }
 
   write(offset: number, size: number, value: number): void {
-    const index = offset >>> 2;
-    if (size === 4) {
-      this.words[index] = value;
-      return;
-    }
-    const shift = (offset & 3) * 8;
-    const mask = (size === 2 ? 0xffff : 0xff) << shift;
-    this.words[index] = (this.words[index]! & ~mask) | ((value << shift) & mask);
+    this.words[offset >>> 2] = mergeRegisterBytes(this.words[offset >>> 2]!, offset, size, value);
   }
 
   snapshot(): number[] {

@@ -24,11 +24,13 @@ four words, comma-separated), runs until swih, an exception or --cycles (default
 slice and DDR, and the dumps (addresses as the core sees them). Exit 1 when the kernel did not
 halt by swih.`;
 
-const address = (text: string | undefined, fallback: number | undefined) => {
-  if (text === undefined) return fallback;
-  if (!/^(0x[0-9a-f]{1,8}|\d+)$/i.test(text) || Number(text) > 0xffffffff) throw new UsageError(`'${text}' is not an address`);
+/** A number from 0 to `max`, decimal or 0x hex. */
+function integer(text: string, what: string, max: number): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text) || Number(text) > max) throw new UsageError(`${what}: '${text}' is not a number from 0 to ${max}`);
   return Number(text);
-};
+}
+
+const address = (text: string | undefined, what: string) => (text === undefined ? undefined : integer(text, what, 0xffffffff));
 
 export function shaveCommand(args: string[], print: Print): number {
   const [sub, ...rest] = args;
@@ -53,7 +55,7 @@ export function shaveCommand(args: string[], print: Print): number {
     if (!values.output) throw new UsageError('shave asm needs an output file: -o program.shv');
     let program;
     try {
-      program = assemble(Buffer.from(readInput(file, 'source')).toString('utf8'), { codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) });
+      program = assemble(Buffer.from(readInput(file, 'source')).toString('utf8'), { codeBase: address(values['code-base'], '--code-base'), dataBase: address(values['data-base'], '--data-base') });
     } catch (error) {
       if (error instanceof AsmError) throw new InputError(`${file}: ${error.message}`);
       throw error;
@@ -76,7 +78,7 @@ export function shaveCommand(args: string[], print: Print): number {
     return EXIT.ok;
   }
   if (sub === 'run') {
-    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], load: values.load ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], undefined), dataBase: address(values['data-base'], undefined) }, print);
+    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], load: values.load ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], '--code-base'), dataBase: address(values['data-base'], '--data-base') }, print);
   }
   throw new UsageError(`shave takes asm, disasm or run, not '${sub ?? ''}'`);
 }
@@ -103,11 +105,6 @@ function loadProgram(file: string, options: RunOptions): Program {
   }
 }
 
-function integer(text: string, what: string, max: number): number {
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text) || Number(text) > max) throw new UsageError(`${what}: '${text}' is not a number from 0 to ${max}`);
-  return Number(text);
-}
-
 function runCommand(file: string, options: RunOptions, print: Print): number {
   const model = findModel(options.model ?? 'ma2450');
   if (!model) throw new UsageError(`unknown model '${options.model}' (ma2450 or ma2485)`);
@@ -117,9 +114,9 @@ function runCommand(file: string, options: RunOptions, print: Print): number {
   const bench = new KernelBench(model);
   const cores = bench.cores;
   const dumps = options.dump.map((spec) => {
-    const match = /^(0x[0-9a-f]{1,8}|\d+):(0x[0-9a-f]+|\d+)$/i.exec(spec);
-    if (!match || Number(match[2]) > 1 << 20) throw new UsageError(`--dump takes ADDR:LEN (LEN up to 1 MiB), not '${spec}'`);
-    return { address: Number(match[1]), length: Number(match[2]) };
+    const parts = spec.split(':');
+    if (parts.length !== 2) throw new UsageError(`--dump takes ADDR:LEN, not '${spec}'`);
+    return { address: integer(parts[0]!, '--dump address', 0xffffffff), length: integer(parts[1]!, '--dump length', 1 << 20) };
   });
   try {
     bench.load(core, program);
@@ -129,8 +126,8 @@ function runCommand(file: string, options: RunOptions, print: Print): number {
   }
   for (const spec of options.load) {
     const at = spec.lastIndexOf('@');
-    const target = at > 0 ? address(spec.slice(at + 1), undefined) : undefined;
-    if (target === undefined) throw new UsageError(`--load takes FILE@ADDR, not '${spec}'`);
+    if (at <= 0) throw new UsageError(`--load takes FILE@ADDR, not '${spec}'`);
+    const target = integer(spec.slice(at + 1), '--load', 0xffffffff);
     const data = readInput(spec.slice(0, at), 'input');
     try {
       bench.write(core, target, data);

@@ -5,6 +5,7 @@
  * touched, and by a scheduler task every SLICE_NS while any core runs, so a halt is seen no
  * later than one slice after it happens (the event carries the exact cycle count).
  */
+import { mergeRegisterBytes, registerBytes } from '../bus/bus.js';
 import type { Task } from '../time/scheduler.js';
 import type { SocContext, SocDevice } from '../soc/device.js';
 import type { ShaveSpec } from '../models/model.js';
@@ -35,6 +36,14 @@ export const OSR_ERROR = 1 << 4; // ours: the exception state
 /** Virtual time between catch-ups of running cores. */
 export const SLICE_NS = 10_000;
 
+/** A register file reached word by word through the control block. */
+interface RegisterFile {
+  readonly offset: number;
+  readonly words: number;
+  read(core: number, word: number): number;
+  write(core: number, word: number, value: number): void;
+}
+
 interface CoreControl {
   ocr: number;
   control: number;
@@ -43,6 +52,9 @@ interface CoreControl {
   /** The clock cycle (of the system clock since time 0) at which the core started. */
   startCycle: number;
 }
+
+/** A core's control registers at power-on: stopped. */
+const powerOnControl = (): CoreControl => ({ ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 });
 
 interface ClusterSnapshot {
   readonly controls: readonly CoreControl[];
@@ -70,7 +82,7 @@ export class ShaveCluster implements SocDevice {
   }
 
   private freshControls(): CoreControl[] {
-    return Array.from({ length: this.spec.count }, () => ({ ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 }));
+    return Array.from({ length: this.spec.count }, powerOnControl);
   }
 
   private cycleAt(ns: number): number {
@@ -83,27 +95,39 @@ export class ShaveCluster implements SocDevice {
     const core = Math.floor(offset / this.spec.controlStride);
     const register = offset % this.spec.controlStride;
     this.catchUp();
-    const word = this.readWord(core, register & ~3);
-    const shift = (register & 3) * 8;
-    return size === 4 ? word : (word >>> shift) & (size === 2 ? 0xffff : 0xff);
+    return registerBytes(this.readWord(core, register & ~3), register, size);
   }
+
+  /**
+   * The register file a control-block offset falls in (windows, IRF, SRF, VRF), with the word
+   * index inside it, or null.
+   */
+  private fileWord(register: number): { file: RegisterFile; word: number } | null {
+    for (const file of this.files) {
+      if (register >= file.offset && register < file.offset + 4 * file.words) return { file, word: (register - file.offset) / 4 };
+    }
+    return null;
+  }
+
+  private readonly files: readonly RegisterFile[] = [
+    { offset: SHAVE_REGISTER.WINDOW, words: 4, read: (core, n) => this.cores.window(core, n), write: (core, n, v) => this.cores.setWindow(core, n, v) },
+    { offset: SHAVE_REGISTER.IRF, words: 32, read: (core, n) => this.cores.irf(core, n), write: (core, n, v) => this.cores.setIrf(core, n, v) },
+    { offset: SHAVE_REGISTER.SRF, words: 32, read: (core, n) => this.cores.srf(core, n), write: (core, n, v) => this.cores.setSrf(core, n, v) },
+    // Four words per VRF register, lane 0 first.
+    { offset: SHAVE_REGISTER.VRF, words: 128, read: (core, n) => this.cores.vrfWord(core, n >> 2, n & 3), write: (core, n, v) => this.cores.setVrfWord(core, n >> 2, n & 3, v) },
+  ];
 
   private readWord(core: number, register: number): number {
     const cores = this.cores;
     const control = this.controls[core]!;
-    if (register >= SHAVE_REGISTER.WINDOW && register < SHAVE_REGISTER.WINDOW + 16) return cores.window(core, (register - SHAVE_REGISTER.WINDOW) / 4);
-    if (register >= SHAVE_REGISTER.IRF && register < SHAVE_REGISTER.IRF + 128) return cores.irf(core, (register - SHAVE_REGISTER.IRF) / 4);
-    if (register >= SHAVE_REGISTER.SRF && register < SHAVE_REGISTER.SRF + 128) return cores.srf(core, (register - SHAVE_REGISTER.SRF) / 4);
-    if (register >= SHAVE_REGISTER.VRF && register < SHAVE_REGISTER.VRF + 512) {
-      const n = register - SHAVE_REGISTER.VRF;
-      return cores.vrfWord(core, n >> 4, (n & 15) >> 2);
-    }
+    const hit = this.fileWord(register);
+    if (hit) return hit.file.read(core, hit.word);
     switch (register) {
       case SHAVE_REGISTER.CONTROL: return control.control;
       case SHAVE_REGISTER.OCR: return control.ocr;
       case SHAVE_REGISTER.OSR: return (cores.status(core) === 'running' ? OSR_RUNNING : 0) | control.sticky;
       case SHAVE_REGISTER.PC: return cores.pc(core);
-      case SHAVE_REGISTER.CAUSE: return cores.status(core) === 'error' ? cores.errorCode(core) : 0;
+      case SHAVE_REGISTER.CAUSE: return cores.errorCode(core);
       case SHAVE_REGISTER.FAULT_ADDRESS: return cores.error(core)?.address ?? 0;
       case SHAVE_REGISTER.SWIH_CODE: return cores.swihCode(core);
       case SHAVE_REGISTER.CYCLES: return cores.cycles(core) % 0x1_0000_0000;
@@ -114,27 +138,18 @@ export class ShaveCluster implements SocDevice {
   write(offset: number, size: number, value: number): void {
     const core = Math.floor(offset / this.spec.controlStride);
     const register = offset % this.spec.controlStride;
-    if (size !== 4) {
-      // Sub-word writes merge into the register, as on the rest of the bus.
-      const shift = (register & 3) * 8;
-      const mask = (size === 2 ? 0xffff : 0xff) << shift;
-      value = ((this.read(offset & ~3, 4) & ~mask) | ((value << shift) & mask)) >>> 0;
-    }
     this.catchUp();
-    this.writeWord(core, register & ~3, value >>> 0);
+    // Sub-word writes merge into the register, as on the rest of the bus.
+    const word = size === 4 ? value >>> 0 : mergeRegisterBytes(this.readWord(core, register & ~3), register, size, value);
+    this.writeWord(core, register & ~3, word);
   }
 
   private writeWord(core: number, register: number, value: number): void {
     const cores = this.cores;
     const control = this.controls[core]!;
     this.used.add(core);
-    if (register >= SHAVE_REGISTER.WINDOW && register < SHAVE_REGISTER.WINDOW + 16) return cores.setWindow(core, (register - SHAVE_REGISTER.WINDOW) / 4, value);
-    if (register >= SHAVE_REGISTER.IRF && register < SHAVE_REGISTER.IRF + 128) return cores.setIrf(core, (register - SHAVE_REGISTER.IRF) / 4, value);
-    if (register >= SHAVE_REGISTER.SRF && register < SHAVE_REGISTER.SRF + 128) return cores.setSrf(core, (register - SHAVE_REGISTER.SRF) / 4, value);
-    if (register >= SHAVE_REGISTER.VRF && register < SHAVE_REGISTER.VRF + 512) {
-      const n = register - SHAVE_REGISTER.VRF;
-      return cores.setVrfWord(core, n >> 4, (n & 15) >> 2, value);
-    }
+    const hit = this.fileWord(register);
+    if (hit) return hit.file.write(core, hit.word, value);
     switch (register) {
       case SHAVE_REGISTER.RESET:
         if (value & 1) this.resetCore(core);
@@ -216,7 +231,7 @@ export class ShaveCluster implements SocDevice {
 
   private resetCore(core: number): void {
     this.cores.reset(core);
-    this.controls[core] = { ocr: OCR_STOP, control: 0, sticky: 0, startCycle: 0 };
+    this.controls[core] = powerOnControl();
   }
 
   /** The cores that have been used: status, PC, cycles and the IRF registers that are not zero. */

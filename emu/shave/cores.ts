@@ -6,12 +6,12 @@
 import type { SharedMemory } from '../memory/shared-memory.js';
 import type { WasmExports } from '../memory/wasm-module.js';
 import { decodeBundle, DecodeError, type DecodedBundle, type DecodedOp } from './assembler.js';
-import { latencyOf, opId, TABLES, tableOf, UNITS, type OpSpec } from './isa.js';
+import { ALL_OPS, latencyOf, tableOf, UNITS, type OpSpec } from './isa.js';
 
 /** The layout and codes assembly/shave/core.ts exports (as WebAssembly globals). */
 const LAYOUT_NAMES = [
   'SHAVE_STATE', 'CORE_STRIDE', 'MAX_CORES', 'IRF', 'SRF', 'VRF', 'PC', 'STATUS', 'FLAGS', 'SWIH_CODE', 'CYCLES', 'BUNDLES', 'STALLS',
-  'WINDOWS', 'ERROR_CAUSE', 'ERROR_ADDRESS', 'UNIT_OPS', 'DDR_READ', 'DDR_WRITE', 'CMX_READ', 'CMX_WRITE', 'CMX_SLICES', 'COMMIT_ADDRESS',
+  'WINDOWS', 'ERROR_CAUSE', 'ERROR_ADDRESS', 'UNIT_OPS', 'DDR_READ', 'DDR_WRITE', 'CMX_READ', 'CMX_WRITE', 'CMX_SLICES', 'COMMIT_END',
   'STATUS_STOPPED', 'STATUS_RUNNING', 'STATUS_HALTED', 'STATUS_ERROR', 'RUN_BUDGET', 'RUN_HALTED', 'RUN_ERROR', 'RUN_MISS', 'RUN_COMMIT',
   'CAUSE_UNDEFINED', 'CAUSE_MISALIGNED', 'CAUSE_UNMAPPED', 'CAUSE_BRANCH_IN_DELAY',
 ] as const;
@@ -44,7 +44,8 @@ export interface CoreCounters {
 /** What one call of `run` ended with. */
 export type RunResult = { readonly kind: 'budget' } | { readonly kind: 'halted'; readonly code: number } | { readonly kind: 'error'; readonly cause: string; readonly address: number };
 
-const SPEC_IDS = new Map<OpSpec, number>(Object.values(TABLES).flatMap((specs) => specs.map((spec) => [spec, opId(spec.table, specs.indexOf(spec))] as const)));
+/** The core's operation id of each spec: its index in ALL_OPS. */
+const SPEC_IDS = new Map<OpSpec, number>(ALL_OPS.map((spec, id) => [spec, id]));
 const LANE_BYTES: Readonly<Record<string, number>> = { i8: 1, i16: 2, i32: 4 };
 
 export class ShaveCores {
@@ -72,6 +73,10 @@ export class ShaveCores {
 
   private u32(core: number, field: LayoutName, index = 0): number {
     return this.memory.view.getUint32(this.base(core) + this.layout[field] + 4 * index, true);
+  }
+
+  private setU32(core: number, field: LayoutName, index: number, value: number): void {
+    this.memory.view.setUint32(this.base(core) + this.layout[field] + 4 * index, value >>> 0, true);
   }
 
   private u64(core: number, field: LayoutName, index = 0): number {
@@ -108,7 +113,7 @@ export class ShaveCores {
 
   /** Sets the PC of a core that is not running (where the next start begins). */
   setPc(core: number, pc: number): void {
-    this.memory.view.setUint32(this.base(core) + this.layout.PC, pc >>> 0, true);
+    this.setU32(core, 'PC', 0, pc);
   }
 
   irf(core: number, n: number): number {
@@ -116,7 +121,7 @@ export class ShaveCores {
   }
 
   setIrf(core: number, n: number, value: number): void {
-    this.memory.view.setUint32(this.base(core) + this.layout.IRF + 4 * n, value >>> 0, true);
+    this.setU32(core, 'IRF', n, value);
   }
 
   srf(core: number, n: number): number {
@@ -124,7 +129,7 @@ export class ShaveCores {
   }
 
   setSrf(core: number, n: number, value: number): void {
-    this.memory.view.setUint32(this.base(core) + this.layout.SRF + 4 * n, value >>> 0, true);
+    this.setU32(core, 'SRF', n, value);
   }
 
   /** Word `word` (0-3, little-endian) of VRF register n. */
@@ -133,7 +138,7 @@ export class ShaveCores {
   }
 
   setVrfWord(core: number, n: number, word: number, value: number): void {
-    this.memory.view.setUint32(this.base(core) + this.layout.VRF + 16 * n + 4 * word, value >>> 0, true);
+    this.setU32(core, 'VRF', 4 * n + word, value);
   }
 
   vrf(core: number, n: number): Uint8Array {
@@ -146,7 +151,7 @@ export class ShaveCores {
   }
 
   setWindow(core: number, n: number, value: number): void {
-    this.memory.view.setUint32(this.base(core) + this.layout.WINDOWS + 4 * n, value >>> 0, true);
+    this.setU32(core, 'WINDOWS', n, value);
   }
 
   counters(core: number): CoreCounters {
@@ -210,10 +215,9 @@ export class ShaveCores {
       const result = this.wasm.shaveRun(core, Math.min(left, 0x7fffffff));
       if (result === this.layout.RUN_MISS) this.decode(core, this.pc(core));
       else if (result === this.layout.RUN_COMMIT) {
-        const address = this.u32(core, 'COMMIT_ADDRESS');
-        const ddr = this.memory.regions.find((r) => r.name === 'ddr')!;
-        const offset = ddr.offset + ((address - ddr.base) >>> 0) % ddr.size;
-        if (!this.memory.commit(offset, 16)) this.wasm.shaveFault(core, this.layout.CAUSE_UNMAPPED, address);
+        // The access lies inside DDR (the core checked), so this commit cannot fail; if it
+        // did, the core faults rather than asking again.
+        if (!this.memory.commit(this.u32(core, 'COMMIT_END') - 1, 1)) this.wasm.shaveFault(core, this.layout.CAUSE_UNMAPPED, this.pc(core));
       } else if (result === this.layout.RUN_HALTED) {
         return this.status(core) === 'error' ? this.errorResult(core) : { kind: 'halted', code: this.swihCode(core) };
       } else if (result === this.layout.RUN_ERROR) return this.errorResult(core);

@@ -126,20 +126,6 @@ export const BY_NAME: ReadonlyMap<string, readonly { opcode: number; spec: OpSpe
 /** Every operation in one numbering, table after table: the core's operation ids. */
 export const ALL_OPS: readonly OpSpec[] = Object.values(TABLES).flat();
 
-const TABLE_BASE = new Map<Table, number>();
-{
-  let base = 0;
-  for (const [table, specs] of Object.entries(TABLES) as [Table, readonly OpSpec[]][]) {
-    TABLE_BASE.set(table, base);
-    base += specs.length;
-  }
-}
-
-/** The core's id of a table's operation (its index in ALL_OPS). */
-export function opId(table: Table, opcode: number): number {
-  return TABLE_BASE.get(table)! + opcode;
-}
-
 /**
  * The operation's name in assembly/shave/ops.ts: table_name, with the operand kinds appended
  * when the name has several forms (iau_add_iii, iau_add_iis14).

@@ -1,3 +1,4 @@
+import { mergeRegisterBytes, registerBytes } from '../bus/bus.js';
 import type { SocContext, SocDevice } from './device.js';
 
 /** The chip-id registers host tools read (Luxonis reads them through a ROM call). */
@@ -24,14 +25,12 @@ export class Cpr implements SocDevice {
     if ((offset & ~3) === CHIP_ID_LOW) word = Number(this.ctx.chipId & 0xffffffffn);
     else if ((offset & ~3) === CHIP_ID_HIGH) word = Number(this.ctx.chipId >> 32n);
     else word = this.words[offset >>> 2]!;
-    return size === 4 ? word : (word >>> ((offset & 3) * 8)) & (size === 2 ? 0xffff : 0xff);
+    return registerBytes(word, offset, size);
   }
 
   write(offset: number, size: number, value: number): void {
     if ((offset & ~3) === CHIP_ID_LOW || (offset & ~3) === CHIP_ID_HIGH) return; // fuses
-    const shift = (offset & 3) * 8;
-    const mask = size === 4 ? 0xffffffff : (size === 2 ? 0xffff : 0xff) << shift;
-    this.words[offset >>> 2] = (this.words[offset >>> 2]! & ~mask) | ((value << shift) & mask);
+    this.words[offset >>> 2] = mergeRegisterBytes(this.words[offset >>> 2]!, offset, size, value);
   }
 
   reset(): void {
