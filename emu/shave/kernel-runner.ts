@@ -14,7 +14,7 @@ export const CMX_SLICE = 128 * 1024;
  * Where the windows of core n point when nothing else says: A at the core's own CMX slice,
  * B (where code runs) 64 KB into it, C and D at the start of DDR and 16 MB into it.
  */
-export function defaultWindows(model: ChipModel, core: number): number[] {
+function defaultWindows(model: ChipModel, core: number): number[] {
   const cmx = model.memory.find((m) => m.name === 'cmx')!.base;
   const ddr = model.memory.find((m) => m.name === 'ddr')!.base;
   const slice = cmx + core * CMX_SLICE;
@@ -31,7 +31,13 @@ export class KernelBench {
   constructor(readonly model: ChipModel) {
     this.memory = new SharedMemory(model.memory);
     this.cores = new ShaveCores(this.memory, model.shave.count);
-    for (let core = 0; core < this.cores.count; core++) defaultWindows(model, core).forEach((address, n) => this.cores.setWindow(core, n, address));
+    for (let core = 0; core < this.cores.count; core++) this.resetCore(core);
+  }
+
+  /** A core back to power-on, with the default windows. */
+  resetCore(core: number): void {
+    this.cores.reset(core);
+    defaultWindows(this.model, core).forEach((address, n) => this.cores.setWindow(core, n, address));
   }
 
   /** The memory offset of `length` bytes at `address` as `core` sees it (committing DDR). */

@@ -1,7 +1,7 @@
 /** Runs SHAVE source on core 0 of a bare machine (no LEON) for the semantics and kernel tests. */
 import { assemble, type Program } from '../../emu/shave/assembler.js';
 import type { RunResult, CoreCounters } from '../../emu/shave/cores.js';
-import { defaultWindows, KernelBench } from '../../emu/shave/kernel-runner.js';
+import { KernelBench } from '../../emu/shave/kernel-runner.js';
 import { ma2450 } from '../../emu/models/ma2450.js';
 import type { ChipModel } from '../../emu/models/model.js';
 
@@ -44,8 +44,7 @@ export function runShave(source: string, setup: ShaveSetup = {}): ShaveOutcome {
   const bench = benchFor(model);
   bench.memory.clear();
   const cores = bench.cores;
-  cores.reset(core);
-  defaultWindows(model, core).forEach((address, n) => cores.setWindow(core, n, address));
+  bench.resetCore(core);
   const program = assemble(source);
   bench.load(core, program);
   for (const { address, bytes } of setup.memory ?? []) bench.write(core, address, bytes);
