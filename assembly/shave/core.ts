@@ -36,12 +36,12 @@ export const BUNDLES: u32 = 792; // u64
 export const STALLS: u32 = 800; // u64
 const BRANCH_TARGET: u32 = 808;
 /** Cycles of delay slots left before a pending branch lands; 0: none. */
-const BRANCH_LEFT: u32 = 812;
+export const BRANCH_LEFT: u32 = 812;
 const BRANCH_LINK: u32 = 816;
-const LOOP_START: u32 = 820;
-const LOOP_END: u32 = 824;
+export const LOOP_START: u32 = 820;
+export const LOOP_END: u32 = 824;
 /** Passes of the zero-overhead loop still to run; 0: no loop. */
-const LOOP_COUNT: u32 = 828;
+export const LOOP_COUNT: u32 = 828;
 export const WINDOWS: u32 = 832; // 4 x u32: bus address of windows A-D
 export const ERROR_CAUSE: u32 = 848;
 export const ERROR_ADDRESS: u32 = 852;
@@ -54,43 +54,50 @@ export const CMX_SLICES: u32 = 24;
 /** After RUN_COMMIT: the end (WebAssembly offset) of the DDR access that needs committing. */
 export const COMMIT_END: u32 = 1320;
 /** Which start of the core the cached bundles belong to: a start empties the cache in O(1). */
-const EPOCH: u32 = 1324;
+export const EPOCH: u32 = 1324;
 
-const RING_SCALAR_COUNT: u32 = 1344; // 8 x u32
-const PENDING: u32 = 1340; // bit n: ring slot n holds writes
-const RING_VECTOR_COUNT: u32 = 1376; // 8 x u32
+export const RING_SCALAR_COUNT: u32 = 1344; // 8 x u32
+export const PENDING: u32 = 1340; // bit n: ring slot n holds writes
+export const RING_VECTOR_COUNT: u32 = 1376; // 8 x u32
 const STORES: u32 = 1408; // 2 x { offset u32, size u32, pad, pad, value v128 }
 const DIRECT_UNDO: u32 = 1536; // up to 8 x { offset u32, old value u32 }
 // Pending writes, per cycle slot: 32-bit ones { offset, value, mask, issue stamp } and
 // 128-bit ones { offset, issue stamp, pad, pad, value, mask }.
-const RING_SLOTS: u32 = 8;
-const RING_SCALAR: u32 = 2048;
-const SCALAR_DEPTH: u32 = 64;
-const SCALAR_ENTRY: u32 = 16;
-const RING_VECTOR: u32 = RING_SCALAR + RING_SLOTS * SCALAR_DEPTH * SCALAR_ENTRY;
-const VECTOR_DEPTH: u32 = 32;
-const VECTOR_ENTRY: u32 = 48;
-const CACHE: u32 = 32768;
-const CACHE_ENTRIES: u32 = 2048;
-const ENTRY_SIZE: u32 = 160;
+export const RING_SLOTS: u32 = 8;
+export const RING_SCALAR: u32 = 2048;
+export const SCALAR_DEPTH: u32 = 64;
+export const SCALAR_ENTRY: u32 = 16;
+export const RING_VECTOR: u32 = RING_SCALAR + RING_SLOTS * SCALAR_DEPTH * SCALAR_ENTRY;
+export const VECTOR_DEPTH: u32 = 32;
+export const VECTOR_ENTRY: u32 = 48;
+export const CACHE: u32 = 32768;
+export const CACHE_ENTRIES: u32 = 2048;
+export const ENTRY_SIZE: u32 = 160;
 // The entries this epoch has defined: a count, then their indices (u16 each). Like the cache,
 // derived state: not part of the architectural state that snapshots keep.
 const DEFINED_COUNT: u32 = CACHE + CACHE_ENTRIES * ENTRY_SIZE;
 const DEFINED: u32 = DEFINED_COUNT + 4;
+/** How many entries have been defined since the core was powered: the loop compiler checks it to know the cache changed. */
+export const DEFINITIONS: u32 = DEFINED + CACHE_ENTRIES * 2;
 // An entry: tag (pc | 1), slot count, cycles (1 + idle), next pc, the PEU condition (-1: no
 // PEU), the units present, then how often it ran (u64) and was predicated off (u64), then the
 // slots of the other units. Per-unit counts are folded from these into UNIT_OPS when an entry
 // is replaced or the counters are read, so the loop pays one add per bundle for them.
-const E_COUNT: u32 = 4;
-const E_CYCLES: u32 = 8;
-const E_NEXT: u32 = 12;
-const E_PEU: u32 = 16;
-const E_UNITS: u32 = 20;
-const E_RUNS: u32 = 24;
+export const E_COUNT: u32 = 4;
+export const E_CYCLES: u32 = 8;
+export const E_NEXT: u32 = 12;
+export const E_PEU: u32 = 16;
+export const E_UNITS: u32 = 20;
+export const E_RUNS: u32 = 24;
 const E_SKIPPED: u32 = 32;
-const E_SLOTS: u32 = 40;
-const E_EPOCH: u32 = 136;
-const SLOT_SIZE: u32 = 12; // op u16, a u8, b u8, c u8, unit u8, latency u8, pad, imm i32
+export const E_SLOTS: u32 = 40;
+export const E_EPOCH: u32 = 136;
+/** What the loop compiler (emu/shave/jit) made of an rpl loop starting here: JIT_UNKNOWN, JIT_DECLINED or its id. */
+export const E_JIT: u32 = 140;
+/** Where the bundle's LSU0 and LSU1 went the last time the interpreter ran it (a region, -1 none): the loop compiler's profile. */
+export const E_ACCESS0: u32 = 144;
+export const E_ACCESS1: u32 = 148;
+export const SLOT_SIZE: u32 = 12; // op u16, a u8, b u8, c u8, unit u8, latency u8, pad, imm i32
 
 export const STATUS_STOPPED: u32 = 0;
 export const STATUS_RUNNING: u32 = 1;
@@ -102,6 +109,10 @@ export const RUN_HALTED: u32 = 1;
 export const RUN_ERROR: u32 = 2;
 export const RUN_MISS: u32 = 3; // the bundle at PC needs decoding
 export const RUN_COMMIT: u32 = 4; // DDR up to COMMIT_END must be committed first
+export const RUN_LOOP: u32 = 5; // at the start of a pass of an rpl loop the loop compiler may run
+
+export const JIT_UNKNOWN: u32 = 0;
+export const JIT_DECLINED: u32 = 1;
 
 export const CAUSE_UNDEFINED: u32 = 1;
 export const CAUSE_MISALIGNED: u32 = 2;
@@ -179,6 +190,8 @@ let pending: u32 = 0;
 let direct: bool = false;
 /** 32-bit writes the bundle made at once, to take back if it faults. */
 let directWrites: u32 = 0;
+/** Whether rpl loops are offered to the loop compiler (RUN_LOOP). */
+let loopCompiler: bool = false;
 
 // @ts-ignore: decorator
 @inline function irf(n: u32): u32 {
@@ -988,6 +1001,8 @@ export function shaveRun(core: u32, budget: u32): u32 {
       }
       store<u64>(entry, load<u64>(entry, E_RUNS) + 1, E_RUNS);
       if ((units & 0b1110) != 0) {
+        store<i32>(entry, access0, E_ACCESS0);
+        store<i32>(entry, access1, E_ACCESS1);
         if (completeMemory()) {
           // Both LSUs in one CMX slice in one cycle: the second waits a cycle.
           landUntil(cycle, cycle + 1);
@@ -1025,6 +1040,12 @@ export function shaveRun(core: u32, budget: u32): u32 {
       if (loopCount > 1) {
         loopCount--;
         next = loopStart;
+        if (loopCompiler && branchLeft == 0 && offered(loopStart, epoch)) {
+          // Back at the start of the body: TypeScript runs the passes if it compiled the loop.
+          pc = next;
+          result = RUN_LOOP;
+          break;
+        }
       } else {
         loopCount = 0;
         loopEnd = 0;
@@ -1041,6 +1062,12 @@ export function shaveRun(core: u32, budget: u32): u32 {
   store<u64>(base + BUNDLES, bundles);
   leave();
   return result;
+}
+
+/** Whether the loop starting at `pc` has compiled code, or has not been looked at yet. */
+function offered(pc: u32, epoch: u32): bool {
+  const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
+  return load<u32>(entry) == (pc | 1) && load<u32>(entry, E_EPOCH) == epoch && load<u32>(entry, E_JIT) != JIT_DECLINED;
 }
 
 /** Adds what an entry counted to UNIT_OPS and zeroes its counts. */
@@ -1136,12 +1163,21 @@ export function shaveDefine(core: u32, pc: u32, slots: u32, cycles: u32, next: u
   store<u64>(entry, 0, E_RUNS);
   store<u64>(entry, 0, E_SKIPPED);
   store<u32>(entry, epoch, E_EPOCH);
+  store<u32>(entry, JIT_UNKNOWN, E_JIT);
+  store<i32>(entry, -1, E_ACCESS0);
+  store<i32>(entry, -1, E_ACCESS1);
+  store<u32>(base + DEFINITIONS, load<u32>(base + DEFINITIONS) + 1);
   store<u32>(entry, pc | 1);
   store<u32>(entry, slots, E_COUNT);
   store<u32>(entry, cycles, E_CYCLES);
   store<u32>(entry, next, E_NEXT);
   store<i32>(entry, peu, E_PEU);
   store<u32>(entry, units, E_UNITS);
+}
+
+/** Offers rpl loops to the loop compiler (RUN_LOOP) or not; a fresh machine does not. */
+export function shaveLoopCompiler(enabled: bool): void {
+  loopCompiler = enabled;
 }
 
 /** Slot `index` of the entry of the bundle at `pc` (the PEU has none: shaveDefine has its condition). */

@@ -35,6 +35,7 @@ export interface WasmExports {
   shaveDefine(core: number, pc: number, slots: number, cycles: number, next: number, peu: number, units: number): void;
   shaveFoldCounters(core: number): void;
   shaveDefineSlot(core: number, pc: number, index: number, op: number, a: number, b: number, c: number, unit: number, latency: number, imm: number, direct: number): void;
+  shaveLoopCompiler(enabled: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;

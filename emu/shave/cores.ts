@@ -7,6 +7,7 @@ import type { SharedMemory } from '../memory/shared-memory.js';
 import type { WasmExports } from '../memory/wasm-module.js';
 import { decodeBundle, DecodeError, type DecodedBundle, type DecodedOp } from './assembler.js';
 import { ALL_OPS, latencyOf, tableOf, UNITS, type OpSpec } from './isa.js';
+import { LoopRunner } from './jit/loop-runner.js';
 
 /** The layout and codes assembly/shave/core.ts exports (as WebAssembly globals). */
 const LAYOUT_NAMES = [
@@ -14,6 +15,10 @@ const LAYOUT_NAMES = [
   'WINDOWS', 'ERROR_CAUSE', 'ERROR_ADDRESS', 'UNIT_OPS', 'DDR_READ', 'DDR_WRITE', 'CMX_READ', 'CMX_WRITE', 'CMX_SLICES', 'COMMIT_END',
   'STATUS_STOPPED', 'STATUS_RUNNING', 'STATUS_HALTED', 'STATUS_ERROR', 'RUN_BUDGET', 'RUN_HALTED', 'RUN_ERROR', 'RUN_MISS', 'RUN_COMMIT',
   'CAUSE_UNDEFINED', 'CAUSE_MISALIGNED', 'CAUSE_UNMAPPED', 'CAUSE_BRANCH_IN_DELAY',
+  // What the loop compiler needs besides (jit/loop-runner.ts RunnerLayout).
+  'RUN_LOOP', 'JIT_UNKNOWN', 'JIT_DECLINED', 'EPOCH', 'DEFINITIONS', 'LOOP_START', 'LOOP_END', 'LOOP_COUNT', 'PENDING',
+  'RING_SCALAR_COUNT', 'RING_VECTOR_COUNT', 'RING_SLOTS', 'RING_SCALAR', 'SCALAR_DEPTH', 'SCALAR_ENTRY', 'RING_VECTOR', 'VECTOR_DEPTH', 'VECTOR_ENTRY',
+  'CACHE', 'CACHE_ENTRIES', 'ENTRY_SIZE', 'E_RUNS', 'E_EPOCH', 'E_COUNT', 'E_CYCLES', 'E_NEXT', 'E_PEU', 'E_SLOTS', 'SLOT_SIZE', 'E_JIT', 'E_ACCESS0', 'E_ACCESS1',
 ] as const;
 type LayoutName = (typeof LAYOUT_NAMES)[number];
 
@@ -52,6 +57,8 @@ export class ShaveCores {
   readonly count: number;
   private readonly wasm: WasmExports;
   private readonly layout: Record<LayoutName, number>;
+  /** Runs rpl loops compiled to WebAssembly (jit/loop-compiler.ts); null: the interpreter runs everything. */
+  private loops: LoopRunner | null = null;
 
   constructor(
     private readonly memory: SharedMemory,
@@ -64,6 +71,30 @@ export class ShaveCores {
     const cmx = memory.regions.find((r) => r.name === 'cmx')!;
     const ddr = memory.regions.find((r) => r.name === 'ddr')!;
     this.wasm.shaveConfigure(cmx.base, cmx.aliases[0] ?? cmx.base, cmx.offset, cmx.size, ddr.base, ddr.aliases[0] ?? ddr.base, ddr.offset, ddr.size);
+    this.useLoopCompiler(true);
+  }
+
+  /**
+   * Whether rpl loops run compiled (the default) or interpreted. Both give the same results,
+   * cycle for cycle; the tests run kernels both ways and compare.
+   */
+  useLoopCompiler(enabled: boolean): void {
+    this.wasm.shaveLoopCompiler(enabled ? 1 : 0);
+    if (!enabled) {
+      this.loops = null;
+      return;
+    }
+    const cmx = this.memory.regions.find((r) => r.name === 'cmx')!;
+    const ddr = this.memory.regions.find((r) => r.name === 'ddr')!;
+    this.loops ??= new LoopRunner(this.memory, this.layout as never, {
+      cmxBus: cmx.base, cmxAlias: cmx.aliases[0] ?? cmx.base, cmxOffset: cmx.offset, cmxSize: cmx.size,
+      ddrBus: ddr.base, ddrAlias: ddr.aliases[0] ?? ddr.base, ddrOffset: ddr.offset, ddrSize: ddr.size,
+    }, this.count);
+  }
+
+  /** Passes of rpl loops that ran compiled so far (tests check the compiler was used). */
+  get compiledLoopRuns(): number {
+    return this.loops?.compiledRuns ?? 0;
   }
 
   /** Byte offset of core `core`'s state in the WebAssembly memory. */
@@ -183,12 +214,14 @@ export class ShaveCores {
   /** Puts back a state saveState gave; bundles are decoded again as the core reaches them. */
   loadState(core: number, state: Uint8Array): void {
     this.wasm.shaveReset(core);
+    this.loops?.forget(core);
     this.memory.bytes.set(state.subarray(0, STATE_BYTES), this.base(core));
   }
 
   /** Power-on state: registers, windows, counters and cache all zero, stopped. */
   reset(core: number): void {
     this.wasm.shaveReset(core);
+    this.loops?.forget(core);
   }
 
   /** Starts at `pc` (counters from zero, an empty bundle cache, registers as they are). */
@@ -214,6 +247,7 @@ export class ShaveCores {
       if (left <= 0) return { kind: 'budget' };
       const result = this.wasm.shaveRun(core, Math.min(left, 0x7fffffff));
       if (result === this.layout.RUN_MISS) this.decode(core, this.pc(core));
+      else if (result === this.layout.RUN_LOOP) this.loops?.run(core, end);
       else if (result === this.layout.RUN_COMMIT) {
         // The access lies inside DDR (the core checked), so this commit cannot fail; if it
         // did, the core faults rather than asking again.
