@@ -11,6 +11,7 @@ export const SHAVE_HELP = `Usage: myriad-emu shave asm <source.s> -o <program.sh
        myriad-emu shave disasm <program.shv>
        myriad-emu shave run <source.s|program.shv> [--model ma2450|ma2485] [--core N]
                  [--cycles N] [--load FILE@ADDR]... [--set i18=VALUE]... [--dump ADDR:LEN]...
+                 [--interpret]
 
 asm assembles moviAsm-style source (ops joined by ||, labels, .code/.data, nop N) into a
 program file in the emulator's own, documented encoding (docs/shave-isa.md; not the silicon's).
@@ -22,7 +23,8 @@ memory (--load, at addresses as the core sees them), sets registers (iN, sN: a n
 four words, comma-separated), runs until swih, an exception or --cycles (default
 10 000 000), and prints the cycles, the occupancy of each unit, the memory traffic per CMX
 slice and DDR, and the dumps (addresses as the core sees them). Exit 1 when the kernel did not
-halt by swih.`;
+halt by swih. rpl loops run compiled to WebAssembly; --interpret runs every bundle in the
+interpreter instead (the results are the same, cycle for cycle).`;
 
 /** A number from 0 to `max`, decimal or 0x hex. */
 function integer(text: string, what: string, max: number): number {
@@ -47,6 +49,7 @@ export function shaveCommand(args: string[], print: Print): number {
       set: { type: 'string', multiple: true },
       load: { type: 'string', multiple: true },
       dump: { type: 'string', multiple: true },
+      interpret: { type: 'boolean' },
     },
   });
   if (positionals.length !== 1) throw new UsageError(`shave ${sub ?? ''} takes one file`);
@@ -78,7 +81,7 @@ export function shaveCommand(args: string[], print: Print): number {
     return EXIT.ok;
   }
   if (sub === 'run') {
-    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], load: values.load ?? [], dump: values.dump ?? [], codeBase: address(values['code-base'], '--code-base'), dataBase: address(values['data-base'], '--data-base') }, print);
+    return runCommand(file, { model: values.model, core: values.core, cycles: values.cycles, set: values.set ?? [], load: values.load ?? [], dump: values.dump ?? [], interpret: values.interpret ?? false, codeBase: address(values['code-base'], '--code-base'), dataBase: address(values['data-base'], '--data-base') }, print);
   }
   throw new UsageError(`shave takes asm, disasm or run, not '${sub ?? ''}'`);
 }
@@ -90,6 +93,7 @@ interface RunOptions {
   readonly set: readonly string[];
   readonly load: readonly string[];
   readonly dump: readonly string[];
+  readonly interpret: boolean;
   readonly codeBase: number | undefined;
   readonly dataBase: number | undefined;
 }
@@ -113,6 +117,7 @@ function runCommand(file: string, options: RunOptions, print: Print): number {
   const program = loadProgram(file, options);
   const bench = new KernelBench(model);
   const cores = bench.cores;
+  if (options.interpret) cores.useLoopCompiler(false);
   const dumps = options.dump.map((spec) => {
     const parts = spec.split(':');
     if (parts.length !== 2) throw new UsageError(`--dump takes ADDR:LEN, not '${spec}'`);

@@ -92,9 +92,14 @@ export class ShaveCores {
     }, this.count);
   }
 
-  /** Passes of rpl loops that ran compiled so far (tests check the compiler was used). */
+  /** Compiled runs of rpl loops so far (tests check the compiler was used). */
   get compiledLoopRuns(): number {
     return this.loops?.compiledRuns ?? 0;
+  }
+
+  /** The last error of the loop compiler (a bug; the loop was interpreted instead), or null. */
+  get loopCompilerError(): Error | null {
+    return this.loops?.compileError ?? null;
   }
 
   /** Byte offset of core `core`'s state in the WebAssembly memory. */

@@ -105,6 +105,7 @@ function compare(source: string, setup: Setup, rand: () => number, core = 0, max
     if (a.kind !== 'budget') break;
     cycles += budget;
   }
+  expect(compiled.cores.loopCompilerError).toBeNull();
   for (const address of [A, C]) expect(Buffer.from(compiled.read(core, address, 0x2_0000)).equals(Buffer.from(interpreted.read(core, address, 0x2_0000)))).toBe(true);
   return compiled.cores.compiledLoopRuns - before;
 }

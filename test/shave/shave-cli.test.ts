@@ -108,6 +108,9 @@ describe('myriad-emu shave run', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('1c000200: 0b 00 00 00 16 00 00 00 21 00 00 00 2c 00 00 00');
     expect(r.stdout).toContain('1c000210: 00 00 00 00 01 00 00 00 02 00 00 00 0a 00 00 00');
+    // --interpret: every bundle interpreted, the same output to the byte.
+    const interpreted = run('shave', 'run', kernel, '--interpret', '--load', `${a}@0x1c000000`, '--load', `${b}@0x1c000100`, '--set', 'i18=0x1c000000', '--set', 'i17=0x1c000100', '--set', 'i16=0x1c000200', '--set', 'i15=8', '--dump', '0x1c000200:32');
+    expect(interpreted.stdout).toBe(r.stdout);
     expect(run('shave', 'run', kernel, '--load', a).status).toBe(2);
     expect(run('shave', 'run', kernel, '--load', `${join(dir, 'missing.bin')}@0x1c000000`).status).toBe(3);
   });

@@ -22,6 +22,8 @@ const MAX_BODY = 64;
 /** Times a loop's ring may not match, or its facts be wrong, before it is left to the interpreter. */
 const MAX_MISMATCHES = 4;
 const MAX_COMPILES = 4;
+/** Loops remembered per core (then it starts afresh). */
+const MAX_BINDINGS = 256;
 /** Compiled modules kept in the process (then the registry starts afresh). */
 const MAX_MODULES = 1024;
 /** The first id a compiled loop gets (0 and 1 are JIT_UNKNOWN and JIT_DECLINED). */
@@ -47,8 +49,13 @@ export class LoopRunner {
   private readonly bindings: Map<number, Binding>[];
   private readonly instances = new Map<number, CompiledLoop>();
   private readonly mapKey: string;
-  /** Passes run compiled, and loop entries declined (for tests and the CLI). */
+  /** Compiled runs that ended normally (for tests). */
   compiledRuns = 0;
+  /**
+   * The last error compiling or instantiating a loop: a bug of the compiler. The loop is then
+   * left to the interpreter, so the machine goes on; the differential test checks there is none.
+   */
+  compileError: Error | null = null;
 
   constructor(
     private readonly memory: SharedMemory,
@@ -86,6 +93,8 @@ export class LoopRunner {
         binding.definitions = definitions;
       } else {
         binding = { epoch, definitions, bodyKey, body, facts: this.profile(base, body), id: 0, mismatches: 0, compiles: 0 };
+        // Firmware that starts kernel after kernel at new addresses must not grow this forever.
+        if (this.bindings[core]!.size >= MAX_BINDINGS) this.bindings[core]!.clear();
         this.bindings[core]!.set(pc, binding);
       }
     }
@@ -99,9 +108,9 @@ export class LoopRunner {
     if (this.u32(entry + layout.E_JIT) !== binding.id) this.mark(entry, binding.id);
     const run = this.instance(binding.id);
     if (!run) {
-      // The process's registry started afresh: compile again.
+      // The process's registry started afresh (compile again), or instantiating failed.
       binding.id = 0;
-      return this.mark(entry, layout.JIT_UNKNOWN);
+      return this.mark(entry, this.compileError ? layout.JIT_DECLINED : layout.JIT_UNKNOWN);
     }
     const result = run(base, end);
     if (result === LOOP_MISMATCH) {
@@ -131,7 +140,12 @@ export class LoopRunner {
       MODULES.clear();
       BY_ID.clear();
     }
-    const module = compileLoop(binding.body, binding.facts, this.layout, this.map);
+    let module: WebAssembly.Module | null = null;
+    try {
+      module = compileLoop(binding.body, binding.facts, this.layout, this.map);
+    } catch (error) {
+      this.compileError = error as Error;
+    }
     const id = nextId++;
     MODULES.set(key, id);
     BY_ID.set(id, module);
@@ -143,8 +157,14 @@ export class LoopRunner {
     if (!run) {
       const module = BY_ID.get(id);
       if (!module) return null;
-      const instance = new WebAssembly.Instance(module, { env: { memory: this.memory.wasm } });
-      run = instance.exports.run as CompiledLoop;
+      try {
+        run = new WebAssembly.Instance(module, { env: { memory: this.memory.wasm } }).exports.run as CompiledLoop;
+      } catch (error) {
+        this.compileError = error as Error;
+        BY_ID.set(id, null);
+        return null;
+      }
+      if (this.instances.size >= MAX_MODULES) this.instances.clear();
       this.instances.set(id, run);
     }
     return run;
