@@ -280,8 +280,6 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   const exit = (p: number, why: number) => {
     code.i32(p).set(position).i32(why).set(reason).br(open - 1);
   };
-  /** Leaves at once: the state was not touched. */
-  const mismatch = () => code.i32(LOOP_MISMATCH).op('return');
   const ifOpen = () => {
     code.if();
     open++;
@@ -289,6 +287,14 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   const close = () => {
     code.op('end');
     open--;
+  };
+  /** If the condition on the stack holds: leave at once (the state was not touched). */
+  const mismatchIf = () => code.if().i32(LOOP_MISMATCH).op('return').op('end');
+  /** If the condition on the stack holds: exit before bundle p, for `why`. */
+  const exitIf = (p: number, why: number) => {
+    ifOpen();
+    exit(p, why);
+    close();
   };
 
   // ---- taking over: the ring must hold exactly the results in flight at the start of a pass
@@ -319,9 +325,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   {
     // The loop must be this one (an rpl may share its start with another's).
     code.get(BASE).memory('i32.load', layout.LOOP_END).i32(body.end).op('i32.ne');
-    ifOpen();
-    mismatch();
-    close();
+    mismatchIf();
     const entry = groups(0);
     // PENDING must have exactly the bits of the slots the expected results land in.
     code.i32(0).set(scratch);
@@ -331,9 +335,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       code.op('i32.shl').op('i32.or').set(scratch);
     }
     code.get(BASE).memory('i32.load', layout.PENDING).get(scratch).op('i32.ne');
-    ifOpen();
-    mismatch();
-    close();
+    mismatchIf();
     for (const [left, results] of entry) {
       slotOf(left);
       code.set(scratch);
@@ -341,17 +343,13 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       const vectors = results.filter((r) => r.w.vector);
       code.get(scratch).i32(2).op('i32.shl').get(BASE).op('i32.add').memory('i32.load', layout.RING_SCALAR_COUNT).i32(scalars.length).op('i32.ne');
       code.get(scratch).i32(2).op('i32.shl').get(BASE).op('i32.add').memory('i32.load', layout.RING_VECTOR_COUNT).i32(vectors.length).op('i32.ne').op('i32.or');
-      ifOpen();
-      mismatch();
-      close();
+      mismatchIf();
       scalars.forEach((r, k) => {
         scalarEntry(k);
         code.memory('i32.load', layout.RING_SCALAR).i32(r.w.at).op('i32.ne');
         scalarEntry(k);
         code.memory('i32.load', layout.RING_SCALAR + 8).i32(maskWord(r.w)).op('i32.ne').op('i32.or');
-        ifOpen();
-        mismatch();
-        close();
+        mismatchIf();
       });
       vectors.forEach((r, k) => {
         vectorEntry(k);
@@ -361,9 +359,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
           vectorEntry(k);
           code.memory('i32.load', layout.RING_VECTOR + 32 + 4 * word).i32(lanes[word]!).op('i32.ne').op('i32.or');
         }
-        ifOpen();
-        mismatch();
-        close();
+        mismatchIf();
       });
     }
     // They are ours now: into their locals, and out of the ring.
@@ -389,9 +385,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     open++;
     // A pass runs only if all of it fits in the budget (the interpreter then takes the rest).
     code.get(cycle).i64(period).op('i64.add').get(end).op('i64.gt_u');
-    ifOpen();
-    exit(0, LOOP_BUDGET);
-    close();
+    exitIf(0, LOOP_BUDGET);
     body.bundles.forEach((_bundle, j) => {
       if (j > 0) for (const { w } of landing(starts[j - 1]!, starts[j]!)) land(w);
       // Checks: every access this bundle makes, before any of it happens.
@@ -399,9 +393,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       for (const op of ops) translate(op, j);
       if (ops.length === 2 && !ops[0]!.ddr && !ops[1]!.ddr) {
         code.get(ops[0]!.slice).get(ops[1]!.slice).op(stalls[j] ? 'i32.ne' : 'i32.eq');
-        ifOpen();
-        exit(j, LOOP_FACT + facts.ddr.length + j);
-        close();
+        exitIf(j, LOOP_FACT + facts.ddr.length + j);
       }
       // The operations, reading registers as they were before the bundle.
       for (const compute of computes[j]!) compute();
@@ -510,18 +502,14 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     code.set(op.address);
     if (size > 1 && size <= 4) {
       code.get(op.address).i32(size - 1).op('i32.and');
-      ifOpen();
-      exit(j, LOOP_SIDE_EXIT);
-      close();
+      exitIf(j, LOOP_SIDE_EXIT);
     }
     // Windows A-D relocate through the core's window registers.
     code.get(op.address).set(bus);
     code.get(op.address).i32(0x1c000000).op('i32.sub').i32(0x04000000).op('i32.lt_u');
     ifOpen();
     code.get(op.address).i32(0xffffff).op('i32.and').i32(size).op('i32.add').i32(0x1000000).op('i32.gt_u');
-    ifOpen();
-    exit(j, LOOP_SIDE_EXIT);
-    close();
+    exitIf(j, LOOP_SIDE_EXIT);
     code.get(op.address).i32(24).op('i32.shr_u').i32(0x1c).op('i32.sub').i32(2).op('i32.shl').get(BASE).op('i32.add').memory('i32.load', layout.WINDOWS);
     code.get(op.address).i32(0xffffff).op('i32.and').op('i32.add').set(bus);
     close();
@@ -547,29 +535,21 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       code.op('i32.eqz');
       ifOpen();
       inDdr();
-      ifOpen();
-      exit(j, LOOP_FACT + op.index);
-      close();
+      exitIf(j, LOOP_FACT + op.index);
       exit(j, LOOP_SIDE_EXIT);
       close();
       code.get(cmxLocal).i32(map.cmxOffset).op('i32.add').set(op.offset);
       code.get(cmxLocal).i32(17).op('i32.shr_u').set(op.slice);
     } else {
       inCmx();
-      ifOpen();
-      exit(j, LOOP_FACT + op.index);
-      close();
+      exitIf(j, LOOP_FACT + op.index);
       inDdr();
       code.op('i32.eqz');
-      ifOpen();
-      exit(j, LOOP_SIDE_EXIT);
-      close();
+      exitIf(j, LOOP_SIDE_EXIT);
       code.get(ddrLocal).i32(map.ddrOffset).op('i32.add').set(op.offset);
       // DDR not committed yet: the interpreter asks TypeScript to commit it.
       code.get(op.offset).op('i64.extend_i32_u').i64(size).op('i64.add').memorySize().op('i64.extend_i32_u').i64(16).op('i64.shl').op('i64.gt_u');
-      ifOpen();
-      exit(j, LOOP_SIDE_EXIT);
-      close();
+      exitIf(j, LOOP_SIDE_EXIT);
     }
   }
 }
