@@ -1,6 +1,10 @@
 import type { EventBody, MachineEvent } from './event.js';
 
-export type EventListener = (event: MachineEvent) => void;
+/**
+ * Called with every event, and its sequence number and time (also in the event): a listener on
+ * the hot path can take them from here instead of loading them from events of many shapes.
+ */
+export type EventListener = (event: MachineEvent, seq: number, t: number) => void;
 
 /** What the log needs to know about time: the scheduler's clock. */
 export interface Clock {
@@ -33,12 +37,14 @@ export class EventLog {
   /** Stamps the event with its sequence number and the current virtual time, and publishes it. */
   append(body: EventBody): MachineEvent {
     const event = body as MachineEvent;
-    event.seq = this.nextSeq++;
-    event.t = this.clock.now;
+    const seq = this.nextSeq++;
+    const t = this.clock.now;
+    event.seq = seq;
+    event.t = t;
     this.recentRing[this.ringPos] = event;
     this.ringPos = this.ringPos + 1 === this.recentRing.length ? 0 : this.ringPos + 1;
     const listeners = this.listeners;
-    for (let i = 0; i < listeners.length; i++) listeners[i]!(event);
+    for (let i = 0; i < listeners.length; i++) listeners[i]!(event, seq, t);
     return event;
   }
 

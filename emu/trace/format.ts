@@ -90,11 +90,17 @@ export class TraceError extends Error {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** Length and 48 bytes from the start, middle and end: equal payloads have equal fingerprints. */
-function fingerprint(bytes: Uint8Array): string {
-  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const mid = bytes.length >> 1;
-  return `${bytes.length}:${b.toString('latin1', 0, 16)}${b.toString('latin1', mid - 8, mid + 8)}${b.toString('latin1', bytes.length - 16)}`;
+/**
+ * Length and 48 bytes from the start, middle and end, mixed into 32 bits: equal payloads have
+ * equal fingerprints. A number, not a string: no allocation per payload on the recording path.
+ * Payloads are at least BLOB_MIN bytes, so the three stretches exist.
+ */
+function fingerprint(bytes: Uint8Array): number {
+  let h = bytes.length | 0;
+  for (const from of [0, (bytes.length >> 1) - 8, bytes.length - 16]) {
+    for (let i = from; i < from + 16; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  }
+  return h;
 }
 
 // ---- writing
@@ -129,7 +135,7 @@ export class TraceWriter {
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
-  private readonly recent = new Map<string, { hash: string; bytes: Uint8Array }>();
+  private readonly recent = new Map<number, { hash: string; bytes: Uint8Array }>();
   private recentBytes = 0;
   private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blobName(bytes));
   private firstSeq = 0;
@@ -170,24 +176,24 @@ export class TraceWriter {
     this.chunk(Chunk.HEADER, JSON.stringify(this.header), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
     // A machine that has done nothing yet is described by the header (model, chip id) alone.
     if (stick.log.length > 0 || stick.powered) this.snapshot();
-    this.unsubscribe = stick.log.subscribe((event) => this.event(event));
+    this.unsubscribe = stick.log.subscribe((event, seq, t) => this.event(event, seq, t));
     stick.beforeInput = () => {
       if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
     };
   }
 
-  private event(event: MachineEvent): void {
+  private event(event: MachineEvent, seq: number, t: number): void {
     if (this.closed) return;
     const records = this.records;
     if (records.count === 0) {
-      this.firstSeq = event.seq;
-      this.firstT = event.t;
+      this.firstSeq = seq;
+      this.firstT = t;
     }
-    this.lastSeq = event.seq;
-    this.lastT = event.t;
+    this.lastSeq = seq;
+    this.lastT = t;
     this.events++;
     this.sinceSnapshot++;
-    records.add(event);
+    records.add(event, seq, t);
     if (records.length >= CHUNK_BYTES || records.count >= CHUNK_EVENTS) this.flushEvents();
   }
 
@@ -239,12 +245,12 @@ export class TraceWriter {
       if (seen) this.forget(key);
       this.recent.set(key, { hash, bytes });
       this.recentBytes += bytes.length;
-      while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as string);
+      while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as number);
     }
     return hash;
   }
 
-  private forget(key: string): void {
+  private forget(key: number): void {
     const entry = this.recent.get(key);
     if (!entry) return;
     this.recentBytes -= entry.bytes.length;
