@@ -16,7 +16,7 @@
  * TraceErrors naming the byte offset.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import { brotliCompressSync, brotliDecompressSync, constants as zlib, gunzipSync, gzipSync } from 'node:zlib';
 import type { MachineEvent } from '../events/event.js';
 import type { Stick, StickSnapshot } from '../machine/stick.js';
@@ -35,6 +35,8 @@ const CHUNK_BYTES = 256 << 10;
 const CHUNK_EVENTS = 20_000;
 /** A blobs chunk is written once this many payload bytes wait (a single bigger payload gets its own). */
 const BLOB_CHUNK_BYTES = 16 << 20;
+/** Bytes gathered before they are written to the file. */
+const WRITE_BUFFER = 1 << 20;
 /** Payloads kept to recognise repeats without hashing them again. */
 const RECENT_BYTES = 32 << 20;
 /** The high bit of a chunk's kind byte: set for a brotli body, clear for gzip. */
@@ -131,6 +133,9 @@ export interface TraceWriterOptions {
 export class TraceWriter {
   private readonly fd: number;
   private offset = 0;
+  /** Bytes on their way to the file (at most WRITE_BUFFER of them). */
+  private unwritten: Uint8Array[] = [];
+  private unwrittenBytes = 0;
   private readonly chunks: ChunkEntry[] = [];
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
@@ -287,7 +292,10 @@ export class TraceWriter {
     // than gzip at level 1 with a better ratio (test/bench/RESULTS.md). A reader holds at most
     // MAX_EXPANSION times a chunk's size, so what brotli squeezes harder than that (long runs of
     // zeros) is written as gzip, which never expands more than about 1032 times.
-    let body = brotliCompressSync(text, { params: { [zlib.BROTLI_PARAM_QUALITY]: 0, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length } });
+    // A window no bigger than the chunk: the same output, and a small chunk (the header, the
+    // index) does not pay for setting up the default 4 MiB one.
+    const window = Math.min(zlib.BROTLI_DEFAULT_WINDOW, Math.max(zlib.BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(text.length + 1))));
+    let body = brotliCompressSync(text, { params: { [zlib.BROTLI_PARAM_QUALITY]: 0, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length, [zlib.BROTLI_PARAM_LGWIN]: window } });
     let codec = CODEC_BROTLI;
     if (body.length * (MAX_EXPANSION - 100) < text.length) {
       body = gzipSync(text, { level: 1 });
@@ -301,9 +309,23 @@ export class TraceWriter {
     this.write(body);
   }
 
+  /**
+   * Appends to the file through a small buffer: a short recording costs one system call at
+   * close, not two per chunk, and a long one writes every WRITE_BUFFER bytes.
+   */
   private write(bytes: Uint8Array): void {
-    writeSync(this.fd, bytes);
+    this.unwritten.push(bytes);
+    this.unwrittenBytes += bytes.length;
     this.offset += bytes.length;
+    if (this.unwrittenBytes >= WRITE_BUFFER) this.flushWrites();
+  }
+
+  private flushWrites(): void {
+    let done = writevSync(this.fd, this.unwritten);
+    // A regular file takes it all or fails; anything else may take part of it.
+    while (done < this.unwrittenBytes) done += writeSync(this.fd, Buffer.concat(this.unwritten).subarray(done));
+    this.unwritten = [];
+    this.unwrittenBytes = 0;
   }
 
   /** Flushes what is pending, writes the index and the trailer. */
@@ -328,6 +350,7 @@ export class TraceWriter {
     trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
     END.copy(trailer, 8);
     this.write(trailer);
+    this.flushWrites();
     closeSync(this.fd);
   }
 }
