@@ -38,11 +38,14 @@ interface Layout {
 
 const WRITERS = ['varint', 'boolean', 'string', 'bytes'] as const;
 
+/** String fields over all kinds: each has a slot that remembers its last value and index. */
+let stringSlots = 0;
+
 const LAYOUTS: readonly Layout[] = EVENT_KINDS.map((kind, code) => {
   const fields = Object.entries(FIELDS[kind]);
   const types = fields.map(([, type]) => TYPE_CODES[type]);
   // Field names come from schema.ts (identifiers), never from input.
-  const body = fields.map(([name], i) => `encoder.${WRITERS[types[i]!]}(event.${name});`).join('\n');
+  const body = fields.map(([name], i) => (types[i] === STRING ? `encoder.string(event.${name}, ${stringSlots++});` : `encoder.${WRITERS[types[i]!]}(event.${name});`)).join('\n');
   return {
     code,
     kind,
@@ -63,14 +66,21 @@ const VARINT_MAX_BYTES = 8;
 
 /** Writes events as records into one buffer, until the writer takes the chunk. */
 export class EventEncoder {
-  /** Starts small (a short run should not cost a big buffer) and doubles as needed. */
-  private buffer = Buffer.allocUnsafe(4096);
+  /** Room for a short run's records at once; doubles as needed. */
+  private buffer = Buffer.allocUnsafe(64 << 10);
   /** Bytes written since the last take(). */
   length = 0;
   count = 0;
   private previousSeq = 0;
   private previousT = 0;
   private readonly strings = new Map<string, number>();
+  /**
+   * Per string field of each kind: the value it had last and that value's index in the string
+   * table. A field mostly repeats itself (the initiator of bus accesses), and comparing two
+   * interned strings costs less than a lookup in the table.
+   */
+  private readonly lastStrings: (string | undefined)[] = new Array(stringSlots).fill(undefined);
+  private readonly lastIndices: number[] = new Array(stringSlots).fill(0);
 
   /**
    * `inlineBelow`: byte arrays shorter than this are written in the record; longer ones go
@@ -104,6 +114,7 @@ export class EventEncoder {
     this.previousSeq = 0;
     this.previousT = 0;
     this.strings.clear();
+    this.lastStrings.fill(undefined);
     return records;
   }
 
@@ -141,13 +152,20 @@ export class EventEncoder {
     this.buffer[this.length++] = value ? 1 : 0;
   }
 
-  /** @internal */
-  string(value: string): void {
+  /** @internal `slot`: the field's (see lastStrings). */
+  string(value: string, slot: number): void {
+    if (value === this.lastStrings[slot]) {
+      this.varint(this.lastIndices[slot]!);
+      return;
+    }
     const known = this.strings.get(value);
+    this.lastStrings[slot] = value;
     if (known !== undefined) {
+      this.lastIndices[slot] = known;
       this.varint(known);
       return;
     }
+    this.lastIndices[slot] = this.strings.size + 1;
     this.strings.set(value, this.strings.size + 1);
     const bytes = Buffer.byteLength(value, 'utf8');
     this.reserve(20 + bytes);
