@@ -87,6 +87,32 @@ function arithmeticToHalf(o: Operands, f: number): void {
   c.get(magnitude).v128(splat(0x7f800000)).simd('i32x4.gt_s').simd('v128.bitselect');
 }
 
+/** f32 lanes (local f) to f16 patterns in the low halves of i32 lanes, nearest even, NaN payload kept (a conversion). */
+function floatToHalf(o: Operands, f: number): void {
+  const c = o.code;
+  const magnitude = o.temp();
+  c.get(f).v128(splat(0x7fffffff)).simd('v128.and').set(magnitude);
+  // NaN: quiet, the top of the payload kept.
+  c.v128(splat(0x7e00)).get(magnitude).i32(13).simd('i32x4.shr_u').v128(splat(0x3ff)).simd('v128.and').simd('v128.or');
+  c.v128(splat(0x7c00));
+  c.get(magnitude).v128(splat(126 << 23)).simd('f32x4.add').v128(splat(126 << 23)).simd('i32x4.sub');
+  c.get(magnitude).v128(splat(((15 - 127) << 23) + 0xfff)).simd('i32x4.add');
+  c.get(magnitude).i32(13).simd('i32x4.shr_u').v128(splat(1)).simd('v128.and').simd('i32x4.add').i32(13).simd('i32x4.shr_u');
+  c.get(magnitude).v128(splat(113 << 23)).simd('i32x4.lt_s').simd('v128.bitselect');
+  c.get(magnitude).v128(splat(143 << 23)).simd('i32x4.ge_s').simd('v128.bitselect');
+  c.get(magnitude).v128(splat(0x7f800000)).simd('i32x4.gt_s').simd('v128.bitselect');
+  c.get(f).v128(splat(0x80000000)).simd('v128.and').i32(16).simd('i32x4.shr_u').simd('v128.or');
+}
+
+/** Pushes f32 lanes `push` leaves as f16 in the low four lanes, by `toHalf`, the high four zero. */
+function narrowLow(o: Operands, push: () => void, toHalf: (o: Operands, f: number) => void): void {
+  const f = o.temp();
+  push();
+  o.code.set(f);
+  toHalf(o, f);
+  o.code.v128([0, 0, 0, 0]).simd('i16x8.narrow_i32x4_u');
+}
+
 /** The low (or high) four f16 lanes of local v as f32 lanes, into a new local. */
 function widen(o: Operands, v: number, high: boolean): number {
   const lanes = o.temp();
@@ -139,6 +165,12 @@ function f16MulAdd(o: Operands, a: number, b: number, c: number): void {
 const i = (register: number, latency: number, value: () => void, mask?: number): TemplateWrite => ({ file: 'i', register, latency, value, ...(mask === undefined ? {} : { mask }) });
 const s = (register: number, latency: number, value: () => void): TemplateWrite => ({ file: 's', register, latency, value });
 const v = (register: number, latency: number, value: () => void, mask?: TemplateWrite['mask']): TemplateWrite => ({ file: 'v', register, latency, value, ...(mask === undefined ? {} : { mask }) });
+
+/** The f32 bits on the stack, with a NaN made the default NaN (quiet32 in the interpreter). */
+function defaultNan32(o: Operands): void {
+  const bits = o.temp32();
+  o.code.set(bits).i32(0x7fc00000).get(bits).get(bits).i32(0x7fffffff).op('i32.and').i32(0x7f800000).op('i32.gt_u').op('select');
+}
 
 /** IAU: a binary operation on irf(b) and irf(c) (or the immediate). */
 function iau(emit: (o: Operands) => void, immediate: boolean): Template {
@@ -293,6 +325,45 @@ function buildTemplates(): Map<string, Template> {
   t.set('vau_abs_f32', vauUnary((o) => o.code.v128(splat(0x7fffffff)).simd('v128.and')));
   t.set('vau_neg_f16', vauUnary((o) => o.code.v128(splat(0x80008000)).simd('v128.xor')));
   t.set('vau_neg_f32', vauUnary((o) => o.code.v128(splat(0x80000000)).simd('v128.xor')));
+  // Conversions: narrowing ones fill the low lanes and clear the rest (as the interpreter's).
+  const zero = (o: Operands) => o.code.v128([0, 0, 0, 0]);
+  t.set('vau_cvt_f32_i32', vauUnary((o) => o.code.simd('f32x4.convert_i32x4_s')));
+  t.set('vau_cvt_i32_f32', vauUnary((o) => o.code.simd('i32x4.trunc_sat_f32x4_s')));
+  t.set('vau_cvt_i16_i8', vauUnary((o) => o.code.simd('i16x8.extend_low_i8x16_s')));
+  t.set('vau_cvt_i32_i16', vauUnary((o) => o.code.simd('i32x4.extend_low_i16x8_s')));
+  t.set('vau_cvt_i8_i16', vauUnary((o) => (zero(o), o.code.simd('i8x16.narrow_i16x8_s'))));
+  t.set('vau_cvt_i16_i32', vauUnary((o) => (zero(o), o.code.simd('i16x8.narrow_i32x4_s'))));
+  t.set('vau_cvt_f32_f16', (slot, o) => [v(slot.a, slot.latency, () => o.code.get(widen(o, vectors(o, slot.b)[0]!, false)))]);
+  t.set('vau_cvt_f16_f32', (slot, o) => [v(slot.a, slot.latency, () => narrowLow(o, () => o.vrf(slot.b), floatToHalf))]);
+  t.set('vau_cvt_f16_i16', (slot, o) => [v(slot.a, slot.latency, () => {
+    const [x] = vectors(o, slot.b);
+    const [low, high] = [o.temp(), o.temp()];
+    o.code.get(x!).simd('i32x4.extend_low_i16x8_s').simd('f32x4.convert_i32x4_s').set(low);
+    o.code.get(x!).simd('i32x4.extend_high_i16x8_s').simd('f32x4.convert_i32x4_s').set(high);
+    floatToHalf(o, low);
+    floatToHalf(o, high);
+    o.code.simd('i16x8.narrow_i32x4_u');
+  })]);
+  t.set('vau_cvt_i16_f16', (slot, o) => [v(slot.a, slot.latency, () => {
+    const [x] = vectors(o, slot.b);
+    o.code.get(widen(o, x!, false)).simd('i32x4.trunc_sat_f32x4_s').get(widen(o, x!, true)).simd('i32x4.trunc_sat_f32x4_s').simd('i16x8.narrow_i32x4_s');
+  })]);
+  // ---- SAU, f32: every NaN a result makes is the default NaN.
+  for (const [name, op] of [['add', 'f32.add'], ['sub', 'f32.sub'], ['mul', 'f32.mul'], ['div', 'f32.div'], ['min', 'f32.min'], ['max', 'f32.max']] as const) {
+    t.set(`sau_${name}_f32`, (slot, o) => [s(slot.a, slot.latency, () => {
+      o.srf(slot.b);
+      o.code.op('f32.reinterpret_i32');
+      o.srf(slot.c);
+      o.code.op('f32.reinterpret_i32').op(op).op('i32.reinterpret_f32');
+      defaultNan32(o);
+    })]);
+  }
+  t.set('sau_sqrt_f32', (slot, o) => [s(slot.a, slot.latency, () => (o.srf(slot.b), o.code.op('f32.reinterpret_i32').op('f32.sqrt').op('i32.reinterpret_f32'), defaultNan32(o)))]);
+  t.set('sau_abs_f32', (slot, o) => [s(slot.a, slot.latency, () => (o.srf(slot.b), o.code.i32(0x7fffffff).op('i32.and')))]);
+  t.set('sau_neg_f32', (slot, o) => [s(slot.a, slot.latency, () => (o.srf(slot.b), o.code.i32(0x80000000 | 0).op('i32.xor')))]);
+  t.set('sau_abs_f16', (slot, o) => [s(slot.a, slot.latency, () => (o.srf(slot.b), o.code.i32(0x7fff).op('i32.and')))]);
+  t.set('sau_neg_f16', (slot, o) => [s(slot.a, slot.latency, () => (o.srf(slot.b), o.code.i32(0x8000).op('i32.xor').i32(0xffff).op('i32.and')))]);
+
   // ---- CMU
   t.set('cmu_cpii', (slot, o) => [i(slot.a, slot.latency, () => o.irf(slot.b))]);
   t.set('cmu_cpsi', (slot, o) => [s(slot.a, slot.latency, () => o.irf(slot.b))]);

@@ -26,7 +26,8 @@ export const OP = {
   'i32.add': 0x6a, 'i32.sub': 0x6b, 'i32.mul': 0x6c, 'i32.and': 0x71, 'i32.or': 0x72, 'i32.xor': 0x73,
   'i32.shl': 0x74, 'i32.shr_s': 0x75, 'i32.shr_u': 0x76,
   'i64.add': 0x7c, 'i64.sub': 0x7d, 'i64.mul': 0x7e, 'i64.shl': 0x86,
-  'i32.wrap_i64': 0xa7, 'i64.extend_i32_u': 0xad, 'i64.trunc_f64_u': 0xb1,
+  'f32.sqrt': 0x91, 'f32.add': 0x92, 'f32.sub': 0x93, 'f32.mul': 0x94, 'f32.div': 0x95, 'f32.min': 0x96, 'f32.max': 0x97,
+  'i32.wrap_i64': 0xa7, 'i64.extend_i32_u': 0xad, 'i64.trunc_f64_u': 0xb1, 'i32.reinterpret_f32': 0xbc, 'f32.reinterpret_i32': 0xbe,
 } as const;
 
 /** SIMD opcodes (after the 0xfd prefix). */
