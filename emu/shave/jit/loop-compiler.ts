@@ -109,8 +109,6 @@ interface MemoryOp {
 /** A result issued in the body. */
 interface Write {
   readonly order: number; // issue order within the pass
-  readonly bundle: number;
-  readonly file: RegisterFile;
   readonly at: number; // state offset of the register
   readonly vector: boolean;
   readonly mask: number | readonly [number, number, number, number] | undefined;
@@ -205,7 +203,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   let order = 0;
   const issue = (j: number, file: RegisterFile, register: number, latency: number, mask: Write['mask'], value: () => void): Write => {
     const vector = file === 'v';
-    const w: Write = { order: order++, bundle: j, file, at: offsetOf(file, register), vector, mask, issue: starts[j]!, lands: starts[j]! + latency, local: code.local(vector ? V128 : I32) };
+    const w: Write = { order: order++, at: offsetOf(file, register), vector, mask, issue: starts[j]!, lands: starts[j]! + latency, local: code.local(vector ? V128 : I32) };
     writes.push(w);
     computes[j]!.push(() => {
       value();
