@@ -182,10 +182,13 @@ export class TraceWriter {
     // A machine that has done nothing yet is described by the header (model, chip id) alone.
     if (stick.log.length > 0 || stick.powered) this.snapshot();
     this.unsubscribe = stick.log.subscribe((event, seq, t) => this.event(event, seq, t));
-    stick.beforeInput = () => {
-      if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
-    };
+    stick.inputHooks.push(this.beforeInput);
   }
+
+  /** Before each input of the stick: a snapshot when enough events have gone by. */
+  private readonly beforeInput = (): void => {
+    if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
+  };
 
   private event(event: MachineEvent, seq: number, t: number): void {
     if (this.closed) return;
@@ -333,7 +336,8 @@ export class TraceWriter {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe?.();
-    if (this.stick && this.stick.beforeInput) this.stick.beforeInput = null;
+    const hooks = this.stick?.inputHooks ?? [];
+    if (hooks.includes(this.beforeInput)) hooks.splice(hooks.indexOf(this.beforeInput), 1);
     this.flushEvents();
     this.flushBlobs();
     const index: TraceIndex = {
