@@ -84,11 +84,11 @@ export class EventEncoder {
 
   /**
    * `inlineBelow`: byte arrays shorter than this are written in the record; longer ones go
-   * through `blobName`, which stores them once and names them by SHA-256.
+   * through `blobName`, which stores them once and names them by their SHA-256 (32 bytes).
    */
   constructor(
     private readonly inlineBelow: number,
-    private readonly blobName: (bytes: Uint8Array) => string,
+    private readonly blobName: (bytes: Uint8Array) => Uint8Array,
   ) {}
 
   /** Adds an event; `seq` and `t` are its own (the event log passes them, saving two loads from events of many shapes). */
@@ -185,9 +185,10 @@ export class EventEncoder {
       this.buffer.set(value, this.length);
       this.length += value.length;
     } else {
-      const hash = this.blobName(value);
+      const digest = this.blobName(value);
       this.buffer[this.length++] = BYTES_BLOB;
-      this.length += this.buffer.write(hash, this.length, 32, 'hex');
+      this.buffer.set(digest, this.length);
+      this.length += 32;
     }
   }
 }

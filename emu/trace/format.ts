@@ -37,6 +37,21 @@ const CHUNK_EVENTS = 20_000;
 const BLOB_CHUNK_BYTES = 16 << 20;
 /** Bytes gathered before they are written to the file. */
 const WRITE_BUFFER = 1 << 20;
+/**
+ * A chunk's body and codec. Brotli at quality 0: recording must cost little wall time, and it
+ * is several times faster than gzip at level 1 with a better ratio (test/bench/RESULTS.md). A
+ * reader holds at most MAX_EXPANSION times a chunk's size, so what brotli squeezes harder than
+ * that (long runs of zeros) is written as gzip, which never expands more than about 1032 times.
+ * The window is no bigger than the chunk: the same output, and a small chunk (the header, the
+ * index) does not pay for setting up the default 4 MiB one.
+ */
+function compress(text: Buffer): [Buffer, number] {
+  const window = Math.min(zlib.BROTLI_DEFAULT_WINDOW, Math.max(zlib.BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(text.length + 1))));
+  const body = brotliCompressSync(text, { params: { [zlib.BROTLI_PARAM_QUALITY]: 0, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length, [zlib.BROTLI_PARAM_LGWIN]: window } });
+  if (body.length * (MAX_EXPANSION - 100) >= text.length) return [body, CODEC_BROTLI];
+  return [gzipSync(text, { level: 1 }), CODEC_GZIP];
+}
+
 /** Payloads kept to recognise repeats without hashing them again. */
 const RECENT_BYTES = 32 << 20;
 /** The high bit of a chunk's kind byte: set for a brotli body, clear for gzip. */
@@ -107,6 +122,12 @@ function fingerprint(bytes: Uint8Array): number {
 
 // ---- writing
 
+/** A payload's SHA-256, as the index names it and as records hold it. */
+interface BlobName {
+  readonly hex: string;
+  readonly digest: Buffer;
+}
+
 export interface ImageHash {
   readonly sha256: string;
   readonly bytes: number;
@@ -140,15 +161,17 @@ export class TraceWriter {
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
-  private readonly recent = new Map<number, { hash: string; bytes: Uint8Array }>();
+  private readonly recent = new Map<number, { name: BlobName; bytes: Uint8Array }>();
   private recentBytes = 0;
-  private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blobName(bytes));
+  private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blob(bytes).digest);
   private firstSeq = 0;
   private firstT = 0;
   private lastSeq = 0;
   private lastT = -1;
   private sinceSnapshot = 0;
   private header: TraceHeader | null = null;
+  /** The header chunk's JSON until the first chunk is written. */
+  private pendingHeader: string | null = null;
   private stick: Stick | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
@@ -178,7 +201,8 @@ export class TraceWriter {
       images: this.options.images ?? [],
       snapshotEvery: this.options.snapshotEvery ?? 100_000,
     };
-    this.chunk(Chunk.HEADER, JSON.stringify(this.header), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    // Written first, before any other chunk; compressed after that one (see chunk).
+    this.pendingHeader = JSON.stringify(this.header);
     // A machine that has done nothing yet is described by the header (model, chip id) alone.
     if (stick.log.length > 0 || stick.powered) this.snapshot();
     this.unsubscribe = stick.log.subscribe((event, seq, t) => this.event(event, seq, t));
@@ -220,7 +244,7 @@ export class TraceWriter {
   private encode(value: unknown): unknown {
     if (value instanceof Uint8Array) {
       if (value.length < BLOB_MIN) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-      return { $blob: this.blobName(value) };
+      return { $blob: this.blob(value).hex };
     }
     if (Array.isArray(value)) return value.map((v) => this.encode(v));
     if (value !== null && typeof value === 'object') {
@@ -236,11 +260,13 @@ export class TraceWriter {
    * again by a cheap fingerprint and a byte comparison instead of a hash: a stream echo or a
    * repeated upload costs a memcmp, not a SHA-256, and recording stays cheap.
    */
-  private blobName(bytes: Uint8Array): string {
+  private blob(bytes: Uint8Array): BlobName {
     const key = fingerprint(bytes);
     const seen = this.recent.get(key);
-    if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.hash;
-    const hash = sha256(bytes);
+    if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.name;
+    const digest = createHash('sha256').update(bytes).digest();
+    const name: BlobName = { hex: digest.toString('hex'), digest };
+    const hash = name.hex;
     if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
       // No copy: an event's byte arrays are its own and never change once logged.
       this.pendingBlobs.set(hash, bytes);
@@ -251,11 +277,11 @@ export class TraceWriter {
     // Remember it, within a fixed budget (oldest forgotten first).
     if (bytes.length <= RECENT_BYTES / 4) {
       if (seen) this.forget(key);
-      this.recent.set(key, { hash, bytes });
+      this.recent.set(key, { name, bytes });
       this.recentBytes += bytes.length;
       while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as number);
     }
-    return hash;
+    return name;
   }
 
   private forget(key: number): void {
@@ -275,11 +301,11 @@ export class TraceWriter {
       body.writeUInt32LE(data.length, at + 32);
       body.set(data, at + 36);
       at += 36 + data.length;
-      this.blobOffsets[hash] = this.offset; // where the chunk is about to go
     }
+    const blobs = [...this.pendingBlobs.keys()];
     this.pendingBlobs = new Map();
     this.pendingBlobBytes = 0;
-    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }, blobs);
   }
 
   private flushEvents(): void {
@@ -288,22 +314,24 @@ export class TraceWriter {
     this.chunk(Chunk.EVENTS, this.records.take(), { firstSeq: this.firstSeq, lastSeq: this.lastSeq, firstT: this.firstT, lastT: this.lastT });
   }
 
-  /** Compresses a chunk and appends it to the file. */
-  private chunk(kind: number, content: string | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>): void {
-    const text = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    // Brotli at quality 0: recording must cost little wall time, and it is several times faster
-    // than gzip at level 1 with a better ratio (test/bench/RESULTS.md). A reader holds at most
-    // MAX_EXPANSION times a chunk's size, so what brotli squeezes harder than that (long runs of
-    // zeros) is written as gzip, which never expands more than about 1032 times.
-    // A window no bigger than the chunk: the same output, and a small chunk (the header, the
-    // index) does not pay for setting up the default 4 MiB one.
-    const window = Math.min(zlib.BROTLI_DEFAULT_WINDOW, Math.max(zlib.BROTLI_MIN_WINDOW_BITS, Math.ceil(Math.log2(text.length + 1))));
-    let body = brotliCompressSync(text, { params: { [zlib.BROTLI_PARAM_QUALITY]: 0, [zlib.BROTLI_PARAM_SIZE_HINT]: text.length, [zlib.BROTLI_PARAM_LGWIN]: window } });
-    let codec = CODEC_BROTLI;
-    if (body.length * (MAX_EXPANSION - 100) < text.length) {
-      body = gzipSync(text, { level: 1 });
-      codec = CODEC_GZIP;
+  /**
+   * Compresses a chunk and appends it to the file. The header chunk goes first but is
+   * compressed after the chunk that follows it: the first compression of a run pays for
+   * brotli's code and tables coming back into the caches, and the header is the smaller one.
+   */
+  private chunk(kind: number, content: string | Buffer, where: Omit<ChunkEntry, 'kind' | 'offset'>, blobs: readonly string[] = []): void {
+    const [body, codec] = compress(typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
+    if (this.pendingHeader !== null) {
+      const [header, headerCodec] = compress(Buffer.from(this.pendingHeader, 'utf8'));
+      this.pendingHeader = null;
+      this.append(Chunk.HEADER, header, headerCodec, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
     }
+    this.append(kind, body, codec, where, blobs);
+  }
+
+  /** Writes a compressed chunk; `blobs`: the payloads a blobs chunk holds, which the index places here. */
+  private append(kind: number, body: Buffer, codec: number, where: Omit<ChunkEntry, 'kind' | 'offset'>, blobs: readonly string[] = []): void {
+    for (const hash of blobs) this.blobOffsets[hash] = this.offset;
     const head = Buffer.alloc(5);
     head.writeUInt8(codec | kind, 0);
     head.writeUInt32LE(body.length, 1);
