@@ -113,9 +113,14 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
  * Payloads are at least BLOB_MIN bytes, so the three stretches exist.
  */
 function fingerprint(bytes: Uint8Array): number {
-  let h = bytes.length | 0;
-  for (const from of [0, (bytes.length >> 1) - 8, bytes.length - 16]) {
-    for (let i = from; i < from + 16; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  const n = bytes.length;
+  const mid = (n >> 1) - 8;
+  const end = n - 16;
+  let h = n | 0;
+  for (let i = 0; i < 16; i++) {
+    h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    h = Math.imul(h ^ bytes[mid + i]!, 0x01000193);
+    h = Math.imul(h ^ bytes[end + i]!, 0x01000193);
   }
   return h;
 }
