@@ -1,0 +1,96 @@
+/**
+ * The trace benchmarks (test/bench/run.ts runs this as a process of its own): recording
+ * overhead on boot-and-echo, replay speed, the size of a boot trace, seek in a 1 M-event trace.
+ * benny's output goes to stderr; the last line of stdout is the summary rows as JSON.
+ */
+import b from 'benny';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../emu/package-root.js';
+import { TraceReader } from '../../emu/trace/format.js';
+import { replayTrace } from '../../emu/trace/replay-trace.js';
+import { bootAndEcho, firmware, longTrace } from './trace-scenarios.js';
+
+const root = packageRoot();
+const folder = join(root, 'test', 'bench', 'results');
+type Summary = { name: string; value: number; unit: string; target: string; pass: boolean | null };
+const summary: Summary[] = [];
+// benny reports to stdout; the rows must be the last line there.
+console.log = (...args: unknown[]) => process.stderr.write(args.join(' ') + '\n');
+
+async function suite(name: string, ...cases: ReturnType<typeof b.add>[]) {
+  let result: { results: { name: string; ops: number; margin: number }[] } | undefined;
+  await b.suite(name, ...cases, b.cycle(), b.complete((r) => void (result = r as never)), b.save({ file: name, folder, format: 'json', details: true }));
+  return result!.results;
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'myriad-bench-trace-'));
+const recorded = join(scratch, 'boot-echo.myrtrace');
+await bootAndEcho(recorded);
+// A recording writes a new file (deleted after the timing): overwriting one file each run
+// would time the file system truncating it, which is not the recorder's cost.
+let runs = 0;
+const freshTrace = () => join(scratch, `run-${runs++}.myrtrace`);
+const [plain, recording, replaying] = await suite(
+  'trace',
+  b.add('boot and 16 XLink echoes of 64 KiB, not recorded', () => bootAndEcho(null)),
+  b.add('boot and 16 XLink echoes of 64 KiB, recorded', () => bootAndEcho(freshTrace())),
+  b.add('replay of that trace (verifying every event)', () => {
+    const reader = TraceReader.open(recorded);
+    const result = replayTrace(reader);
+    reader.close();
+    if (!result.ok) throw new Error('the benchmark trace diverged');
+  }),
+);
+const saved = JSON.parse(readFileSync(join(folder, 'trace.json'), 'utf8')) as { results: { details?: { median: number } }[] };
+const med = (i: number, ops: number) => (saved.results[i]?.details?.median ?? 1 / ops) * 1000;
+const [plainMs, recordMs, replayMs] = [med(0, plain!.ops), med(1, recording!.ops), med(2, replaying!.ops)];
+// benny runs each case in its own batch; runs that alternate (A, B, A, B...) in one process
+// see the same JIT and heap state and show more of the cost. The target is judged on both.
+// 200 pairs: with 60, the same code measured anywhere from 16 to 22 %.
+const PAIRS = 200;
+const alternating = { plain: [] as number[], recorded: [] as number[] };
+for (let i = 0; i < PAIRS; i++) {
+  let t = performance.now();
+  await bootAndEcho(null);
+  alternating.plain.push(performance.now() - t);
+  const trace = freshTrace();
+  t = performance.now();
+  await bootAndEcho(trace);
+  alternating.recorded.push(performance.now() - t);
+  rmSync(trace);
+}
+const middle = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
+const [abPlain, abRecord] = [middle(alternating.plain), middle(alternating.recorded)];
+const overhead = (recordMs / plainMs - 1) * 100;
+const abOverhead = (abRecord / abPlain - 1) * 100;
+summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (benny medians)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
+summary.push({ name: `recording overhead, same scenario, ${PAIRS} alternating pairs (medians)`, value: abOverhead, unit: `% (${abPlain.toFixed(1)} -> ${abRecord.toFixed(1)} ms)`, target: '<= 15', pass: abOverhead <= 15 });
+summary.push({ name: 'replay of that trace vs recording it (median wall)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '<= recording', pass: replayMs <= recordMs });
+
+const boot = join(scratch, 'boot.myrtrace');
+execFileSync(process.execPath, [join(root, 'dist', 'emu', 'cli', 'bin.js'), 'record', boot, join(root, 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd')], { stdio: 'ignore' });
+const bootBytes = statSync(boot).size;
+summary.push({ name: `trace of a boot of the open firmware (${firmware.length}-byte image)`, value: (bootBytes / firmware.length) * 100, unit: `% of the image (${bootBytes} bytes)`, target: '<= 110', pass: bootBytes <= firmware.length * 1.1 });
+
+const long = join(scratch, 'long.myrtrace');
+const t0 = performance.now();
+await longTrace(long, 1_000_000);
+const recordSeconds = (performance.now() - t0) / 1000;
+const reader = TraceReader.open(long);
+const half = Math.floor(reader.index.events / 2);
+const seeks: number[] = [];
+for (let i = 0; i < 5; i++) {
+  const t = performance.now();
+  const result = replayTrace(reader, { near: half, until: half });
+  if (!result.ok) throw new Error('seek diverged');
+  seeks.push(performance.now() - t);
+}
+const seekMs = seeks.sort((x, y) => x - y)[2]!;
+summary.push({ name: `seek to the middle of a ${reader.index.events}-event trace (${(reader.size / 1e6).toFixed(1)} MB, recorded in ${recordSeconds.toFixed(1)} s; median of 5)`, value: seekMs, unit: 'ms', target: '<= 1000', pass: seekMs <= 1000 });
+reader.close();
+rmSync(scratch, { recursive: true, force: true });
+
+process.stdout.write(`\n${JSON.stringify(summary)}\n`);
