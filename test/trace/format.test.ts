@@ -87,6 +87,20 @@ describe('trace files, format 3', () => {
     expect(statSync(file).size).toBeLessThanOrEqual(VSC.length * 1.1);
   });
 
+  it('a writer hooks the stick only while it records', async () => {
+    const writer = new TraceWriter(join(dir, 'hooks.myrtrace'), { emulator: 'test' });
+    const hub = new Hub();
+    const port = hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
+    await hub.sleep(10);
+    expect(port.stick.inputHooks).toHaveLength(1);
+    const recorded = writer.events;
+    writer.close();
+    expect(port.stick.inputHooks).toHaveLength(0);
+    hub.unplug(port);
+    expect(writer.events).toBe(recorded);
+    expect(TraceReader.open(join(dir, 'hooks.myrtrace')).index.events).toBe(recorded);
+  });
+
   it('a payload sent twice is stored once', async () => {
     // Random bytes do not compress: the only way the file stays small is storing them once.
     let x = 0x9e3779b9;
