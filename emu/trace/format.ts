@@ -8,7 +8,7 @@
  * Chunk kinds: header, events (binary records, event-codec.ts), blobs (payloads stored once by
  * SHA-256), snapshot (a whole machine; memory pages are blobs too), index (where every chunk and
  * blob is). Header, snapshot and index bodies are JSON. Writing streams:
- * chunks go to disk as they fill, so memory stays flat. Reading goes through the index, so a
+ * chunks go to disk as they fill (through a write buffer of at most 1 MiB), so memory stays flat. Reading goes through the index, so a
  * reader can start at any snapshot without reading what comes before it.
  *
  * A trace may come from a stranger: every length is checked against the file, every inflate has a
