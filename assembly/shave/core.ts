@@ -589,7 +589,7 @@ function convertF16ToI16(v: v128): v128 {
 
 // ---- loads and stores
 
-// The form of a load or store, worked out by the decoder from its name (emu/shave/cores.ts
+// The form of a load or store, worked out by the decoder from its name (emu/shave/isa.ts
 // lsuForm) and carried in the slot's third field.
 const FORM_SIZE: u32 = 7; // bits 0-2: log2 of the bytes
 const FORM_POST: u32 = 1 << 3; // ldi/sti: the register is the address and moves on after

@@ -6,7 +6,8 @@
 import type { SharedMemory } from '../memory/shared-memory.js';
 import type { WasmExports } from '../memory/wasm-module.js';
 import { decodeBundle, DecodeError, type DecodedBundle, type DecodedOp } from './assembler.js';
-import { ALL_OPS, latencyOf, tableOf, UNITS, type OpSpec } from './isa.js';
+import { ALL_OPS, latencyOf, lsuForm, tableOf, UNITS, type OpSpec } from './isa.js';
+import type { MemoryMap } from './jit/loop-compiler.js';
 import { LoopRunner } from './jit/loop-runner.js';
 
 /** The layout and codes assembly/shave/core.ts exports (as WebAssembly globals). */
@@ -57,6 +58,8 @@ export class ShaveCores {
   readonly count: number;
   private readonly wasm: WasmExports;
   private readonly layout: Record<LayoutName, number>;
+  /** Where CMX and DDR are: the core's translate() and the loop compiler's work from the same map. */
+  private readonly map: MemoryMap;
   /** Runs rpl loops compiled to WebAssembly (jit/loop-compiler.ts); null: the interpreter runs everything. */
   private loops: LoopRunner | null = null;
 
@@ -70,7 +73,12 @@ export class ShaveCores {
     if (count > this.layout.MAX_CORES) throw new RangeError(`${count} SHAVEs; the WebAssembly side holds ${this.layout.MAX_CORES}`);
     const cmx = memory.regions.find((r) => r.name === 'cmx')!;
     const ddr = memory.regions.find((r) => r.name === 'ddr')!;
-    this.wasm.shaveConfigure(cmx.base, cmx.aliases[0] ?? cmx.base, cmx.offset, cmx.size, ddr.base, ddr.aliases[0] ?? ddr.base, ddr.offset, ddr.size);
+    this.map = {
+      cmxBus: cmx.base, cmxAlias: cmx.aliases[0] ?? cmx.base, cmxOffset: cmx.offset, cmxSize: cmx.size,
+      ddrBus: ddr.base, ddrAlias: ddr.aliases[0] ?? ddr.base, ddrOffset: ddr.offset, ddrSize: ddr.size,
+    };
+    const m = this.map;
+    this.wasm.shaveConfigure(m.cmxBus, m.cmxAlias, m.cmxOffset, m.cmxSize, m.ddrBus, m.ddrAlias, m.ddrOffset, m.ddrSize);
     this.useLoopCompiler(true);
   }
 
@@ -84,12 +92,7 @@ export class ShaveCores {
       this.loops = null;
       return;
     }
-    const cmx = this.memory.regions.find((r) => r.name === 'cmx')!;
-    const ddr = this.memory.regions.find((r) => r.name === 'ddr')!;
-    this.loops ??= new LoopRunner(this.memory, this.layout as never, {
-      cmxBus: cmx.base, cmxAlias: cmx.aliases[0] ?? cmx.base, cmxOffset: cmx.offset, cmxSize: cmx.size,
-      ddrBus: ddr.base, ddrAlias: ddr.aliases[0] ?? ddr.base, ddrOffset: ddr.offset, ddrSize: ddr.size,
-    }, this.count);
+    this.loops ??= new LoopRunner(this.memory, this.layout as never, this.map, this.count);
   }
 
   /** Compiled runs of rpl loops so far (tests check the compiler was used). */
@@ -310,17 +313,6 @@ export class ShaveCores {
 /** The words of the bundle being decoded: a header and at most eight slot words. */
 const BUNDLE_WORDS = new Uint32Array(9);
 
-/**
- * A load's or store's form for the core (assembly/shave/core.ts loadStore): log2 of its bytes,
- * whether it moves its address register on (ldi/sti), whether it stores, whether it
- * sign-extends, and the register file, in one byte.
- */
-export function lsuForm(name: string): number {
-  const [op, type] = name.split('.') as [string, string];
-  const log2 = { i8: 0, u8: 0, i16: 1, u16: 1, i32: 2, s32: 2, v64: 3, v128: 4 }[type]!;
-  const file = type.startsWith('v') ? 2 : type === 's32' ? 1 : 0;
-  return log2 | (op.endsWith('i') ? 1 << 3 : 0) | (op.startsWith('st') ? 1 << 4 : 0) | (type === 'i8' || type === 'i16' ? 1 << 5 : 0) | (file << 6);
-}
 
 /** Bundles decoded and cached per miss: the one missed and those after it. */
 const PREFETCH_BUNDLES = 16;

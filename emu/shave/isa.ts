@@ -166,3 +166,26 @@ export function latencyOf(spec: OpSpec): number {
 }
 
 export const LOAD_LATENCY = { cmx: 3, other: 5 } as const;
+
+const FORM_SIZE = 7; // bits 0-2: log2 of the bytes
+const FORM_POST = 1 << 3;
+const FORM_STORE = 1 << 4;
+const FORM_SIGNED = 1 << 5;
+const FORM_FILE_SHIFT = 6; // bits 6-7: 0 IRF, 1 SRF, 2 VRF
+
+/**
+ * A load's or store's form for the core (assembly/shave/core.ts loadStore, which has the same bits): log2 of its bytes,
+ * whether it moves its address register on (ldi/sti), whether it stores, whether it
+ * sign-extends, and the register file, in one byte.
+ */
+export function lsuForm(name: string): number {
+  const [op, type] = name.split('.') as [string, string];
+  const log2 = { i8: 0, u8: 0, i16: 1, u16: 1, i32: 2, s32: 2, v64: 3, v128: 4 }[type]!;
+  const file = type.startsWith('v') ? 2 : type === 's32' ? 1 : 0;
+  return log2 | (op.endsWith('i') ? FORM_POST : 0) | (op.startsWith('st') ? FORM_STORE : 0) | (type === 'i8' || type === 'i16' ? FORM_SIGNED : 0) | (file << FORM_FILE_SHIFT);
+}
+
+/** What lsuForm packed. */
+export function lsuFormFields(form: number): { size: number; post: boolean; store: boolean; signed: boolean; file: number } {
+  return { size: 1 << (form & FORM_SIZE), post: (form & FORM_POST) !== 0, store: (form & FORM_STORE) !== 0, signed: (form & FORM_SIGNED) !== 0, file: form >> FORM_FILE_SHIFT };
+}

@@ -23,7 +23,7 @@
  * brought up to date. Taking over at the start of a pass checks that the ring holds exactly the
  * results in flight the compiled code expects there, and takes them out of it.
  */
-import { ALL_OPS, opIdentifier } from '../isa.js';
+import { ALL_OPS, LOAD_LATENCY, lsuFormFields, opIdentifier } from '../isa.js';
 import { TEMPLATE_IDS, type BodySlot, type Operands, type RegisterFile } from './templates.js';
 import { buildModule, F64, FunctionCode, I32, I64, V128 } from './wasm-builder.js';
 
@@ -32,7 +32,7 @@ export interface CoreLayout {
   readonly IRF: number; readonly SRF: number; readonly VRF: number; readonly FLAGS: number; readonly PC: number;
   readonly CYCLES: number; readonly BUNDLES: number; readonly STALLS: number; readonly LOOP_END: number; readonly LOOP_COUNT: number;
   readonly WINDOWS: number; readonly DDR_READ: number; readonly DDR_WRITE: number; readonly CMX_READ: number; readonly CMX_WRITE: number;
-  readonly CMX_SLICES: number; readonly PENDING: number; readonly RING_SCALAR_COUNT: number; readonly RING_VECTOR_COUNT: number;
+  readonly PENDING: number; readonly RING_SCALAR_COUNT: number; readonly RING_VECTOR_COUNT: number;
   readonly RING_SLOTS: number; readonly RING_SCALAR: number; readonly SCALAR_DEPTH: number; readonly SCALAR_ENTRY: number;
   readonly RING_VECTOR: number; readonly VECTOR_DEPTH: number; readonly VECTOR_ENTRY: number;
   readonly CACHE: number; readonly CACHE_ENTRIES: number; readonly ENTRY_SIZE: number; readonly E_RUNS: number;
@@ -70,24 +70,14 @@ export interface LoopFacts {
 }
 
 /** What a compiled loop returns. */
-export const LOOP_DONE = 0; // the last pass ran; the core is after the loop
-export const LOOP_BUDGET = 1; // the next pass would not fit in the cycles given
+const LOOP_DONE = 0; // the last pass ran; the core is after the loop
+const LOOP_BUDGET = 1; // the next pass would not fit in the cycles given
 export const LOOP_MISMATCH = 2; // the ring did not hold what the compiled code expects; nothing changed
-export const LOOP_SIDE_EXIT = 3; // a bundle the interpreter must run (a fault, DDR to commit)
+const LOOP_SIDE_EXIT = 3; // a bundle the interpreter must run (a fault, DDR to commit)
 export const LOOP_FACT = 16; // + fact index (ddr facts, then stall facts): that fact did not hold
 
 /** A compiled loop's function: the core's state offset and the cycle the run must stop by. */
 export type CompiledLoop = (base: number, end: number) => number;
-
-const LOAD_LATENCY_CMX = 3;
-const LOAD_LATENCY_OTHER = 5;
-
-// Load and store forms (emu/shave/cores.ts lsuForm).
-const FORM_SIZE = 7;
-const FORM_POST = 1 << 3;
-const FORM_STORE = 1 << 4;
-const FORM_SIGNED = 1 << 5;
-const FORM_FILE_SHIFT = 6;
 
 interface MemoryOp {
   readonly index: number; // among the body's memory operations (its ddr fact)
@@ -117,7 +107,7 @@ interface Write {
   readonly local: number;
 }
 
-/** Whether an operation is a load or store of the LSU (not ldil/ldih). */
+/** What an LSU operation is: a load or store, ldil or ldih; null for the other units. */
 function lsuKind(slot: BodySlot): 'memory' | 'ldil' | 'ldih' | null {
   const spec = ALL_OPS[slot.id]!;
   if (spec.table !== 'lsu') return null;
@@ -160,6 +150,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   const reason = code.local(I32);
   const scratch = code.local(I32);
   const bus = code.local(I32);
+  const pendingBits = code.local(I32);
 
   // ---- the schedule: when each bundle starts within a pass, and how long a pass is
   const starts: number[] = [];
@@ -168,10 +159,9 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   let memoryIndex = 0;
   const memoryOps: MemoryOp[][] = body.bundles.map((bundle, j) => {
     const ops = bundle.slots.filter((s) => lsuKind(s) === 'memory').map((slot) => {
-      const form = slot.c;
+      // The decoder put the operation's form (isa.ts lsuForm) in the slot's third field.
       const op: MemoryOp = {
-        index: memoryIndex, slot, size: 1 << (form & FORM_SIZE), post: (form & FORM_POST) !== 0, store: (form & FORM_STORE) !== 0,
-        signed: (form & FORM_SIGNED) !== 0, file: form >> FORM_FILE_SHIFT, ddr: facts.ddr[memoryIndex] ?? false,
+        index: memoryIndex, slot, ...lsuFormFields(slot.c), ddr: facts.ddr[memoryIndex] ?? false,
         address: code.local(I32), offset: code.local(I32), slice: code.local(I32), value: -1,
       };
       memoryIndex++;
@@ -229,7 +219,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
             code.set(op.value);
           });
         } else {
-          const latency = op.ddr ? LOAD_LATENCY_OTHER : LOAD_LATENCY_CMX;
+          const latency = op.ddr ? LOAD_LATENCY.other : LOAD_LATENCY.cmx;
           const file: RegisterFile = op.file === 2 ? 'v' : op.file === 1 ? 's' : 'i';
           issue(j, file, slot.a, latency, undefined, () => {
             code.get(op.offset);
@@ -440,10 +430,10 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       code.get(BASE).get(BASE).memory('i64.load', runs).get(passes).op('i64.extend_i32_u').i64(j < p ? 1 : 0).op('i64.add').op('i64.add').memory('i64.store', runs);
     });
     // Results in flight go back into the ring, landing when they would have.
-    code.i32(0).set(bus);
+    code.i32(0).set(pendingBits);
     for (const [left, results] of groups(p)) {
       code.get(cycle).op('i32.wrap_i64').i32(starts[p]! + left).op('i32.add').i32(layout.RING_SLOTS - 1).op('i32.and').set(scratch);
-      code.get(bus).i32(1).get(scratch).op('i32.shl').op('i32.or').set(bus);
+      code.get(pendingBits).i32(1).get(scratch).op('i32.shl').op('i32.or').set(pendingBits);
       const stamp = (age: number) => code.get(cycle).op('i32.wrap_i64').i32(starts[p]! - age).op('i32.add');
       const scalars = results.filter((r) => !r.w.vector);
       const vectors = results.filter((r) => r.w.vector);
@@ -472,7 +462,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       code.get(scratch).i32(2).op('i32.shl').get(BASE).op('i32.add').i32(scalars.length).memory('i32.store', layout.RING_SCALAR_COUNT);
       code.get(scratch).i32(2).op('i32.shl').get(BASE).op('i32.add').i32(vectors.length).memory('i32.store', layout.RING_VECTOR_COUNT);
     }
-    code.get(BASE).get(bus).memory('i32.store', layout.PENDING);
+    code.get(BASE).get(pendingBits).memory('i32.store', layout.PENDING);
     code.op('end');
   }
   // The loop's own registers: ended, or passes still to run.

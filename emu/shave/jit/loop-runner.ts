@@ -14,7 +14,7 @@ export interface RunnerLayout extends CoreLayout {
   readonly SHAVE_STATE: number; readonly CORE_STRIDE: number; readonly EPOCH: number; readonly DEFINITIONS: number; readonly LOOP_START: number;
   readonly E_EPOCH: number; readonly E_COUNT: number; readonly E_CYCLES: number; readonly E_NEXT: number; readonly E_PEU: number;
   readonly E_SLOTS: number; readonly SLOT_SIZE: number; readonly E_JIT: number; readonly E_ACCESS0: number; readonly E_ACCESS1: number;
-  readonly JIT_UNKNOWN: number; readonly JIT_DECLINED: number;
+  readonly JIT_UNKNOWN: number; readonly JIT_DECLINED: number; readonly CMX_SLICES: number;
 }
 
 /** The longest body compiled, in bundles. */
