@@ -11,22 +11,13 @@ import { bootDevice } from '../../emu/host/boot.js';
 import { Hub } from '../../emu/host/hub.js';
 import { Stick } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
-import { packageRoot } from '../../emu/package-root.js';
 import { encodeMvcmd, type MvcmdRecord } from '../../emu/rom/mvcmd.js';
 import { Scheduler } from '../../emu/time/scheduler.js';
 import { assemble } from '../../emu/shave/assembler.js';
 import { KernelBench } from '../../emu/shave/kernel-runner.js';
+import { folder, root, suite, type Summary } from './suite.js';
 
-const root = packageRoot();
-const folder = join(root, 'test', 'bench', 'results');
-type Summary = { name: string; value: number; unit: string; target: string; pass: boolean | null };
 const summary: Summary[] = [];
-
-async function suite(name: string, ...cases: ReturnType<typeof b.add>[]) {
-  let result: { results: { name: string; ops: number; margin: number }[] } | undefined;
-  await b.suite(name, ...cases, b.cycle(), b.complete((r) => void (result = r as never)), b.save({ file: name, folder, format: 'json', details: true }));
-  return result!.results;
-}
 
 // ---- boot ROM: load-block data through BootRom.receive (the USB controller's view of it)
 const STREAM_BYTES = 4 * 1024 * 1024;

@@ -8,23 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../emu/package-root.js';
 import { TraceReader } from '../../emu/trace/format.js';
 import { replayTrace } from '../../emu/trace/replay-trace.js';
 import { bootAndEcho, firmware, longTrace } from './trace-scenarios.js';
+import { folder, root, suite, type Summary } from './suite.js';
 
-const root = packageRoot();
-const folder = join(root, 'test', 'bench', 'results');
-type Summary = { name: string; value: number; unit: string; target: string; pass: boolean | null };
 const summary: Summary[] = [];
 // benny reports to stdout; the rows must be the last line there.
 console.log = (...args: unknown[]) => process.stderr.write(args.join(' ') + '\n');
-
-async function suite(name: string, ...cases: ReturnType<typeof b.add>[]) {
-  let result: { results: { name: string; ops: number; margin: number }[] } | undefined;
-  await b.suite(name, ...cases, b.cycle(), b.complete((r) => void (result = r as never)), b.save({ file: name, folder, format: 'json', details: true }));
-  return result!.results;
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'myriad-bench-trace-'));
 const recorded = join(scratch, 'boot-echo.myrtrace');
