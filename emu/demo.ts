@@ -16,7 +16,7 @@ import { XLinkClient } from './host/xlink.js';
 import { ProgressBar } from './cli/progress.js';
 import { ma2485 } from './models/index.js';
 import { emulatorVersion, packageRoot } from './package-root.js';
-import { imageHash, TraceReader, TraceWriter } from './trace/format.js';
+import { TraceReader, TraceWriter } from './trace/format.js';
 import { replayTrace } from './trace/replay-trace.js';
 import { assemble } from './shave/assembler.js';
 import { KernelBench } from './shave/kernel-runner.js';
@@ -29,7 +29,7 @@ async function demo(): Promise<number> {
   say();
   const image = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
   const tracePath = join(mkdtempSync(join(tmpdir(), 'myriad-demo-')), 'demo.myrtrace');
-  const writer = new TraceWriter(tracePath, { emulator: emulatorVersion(), images: [imageHash(image)] });
+  const writer = new TraceWriter(tracePath, { emulator: emulatorVersion(), images: [image] });
   const hub = new Hub();
   say(`1. Plugging an emulated ${ma2485.stick} (${ma2485.name}) into the emulated host`);
   hub.usb.onconnect = (event) => say(`   connect: ${id(event.device)} ${event.device.manufacturerName} / ${event.device.productName}, serial ${event.device.serialNumber}`);

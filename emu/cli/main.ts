@@ -13,7 +13,7 @@ import { Hub } from '../host/hub.js';
 import { findModel, models } from '../models/index.js';
 import { emulatorVersion } from '../package-root.js';
 import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
-import { imageHash, TraceError, TraceWriter } from '../trace/format.js';
+import { TraceError, TraceWriter } from '../trace/format.js';
 import { XLinkClient } from '../host/xlink.js';
 import type { EmulatedUSBDevice } from '../host/webusb.js';
 import { ProgressBar } from './progress.js';
@@ -276,7 +276,7 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
   const image = readInput(positionals[0], 'image');
 
   const writer = values.record
-    ? new TraceWriter(values.record, { emulator: emulatorVersion(), images: [imageHash(image)], ...(snapshotEvery ? { snapshotEvery } : {}) })
+    ? new TraceWriter(values.record, { emulator: emulatorVersion(), images: [image], ...(snapshotEvery ? { snapshotEvery } : {}) })
     : null;
   const hub = new Hub();
   const console: string[] = [];

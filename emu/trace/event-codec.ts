@@ -26,36 +26,45 @@ interface Layout {
   readonly kind: string;
   readonly names: readonly string[];
   readonly types: readonly number[];
-  /** The most bytes the record can take, strings and inline bytes aside. */
-  readonly fixedBytes: number;
-  /**
-   * Writes the kind's fields in order. Generated from the schema with the field names spelled
-   * out, so that each kind's property loads see one shape: a loop over names would make every
-   * load megamorphic, and recording is on the machine's hot path.
-   */
-  readonly fields: (encoder: EventEncoder, event: object) => void;
 }
+
+const LAYOUTS: readonly Layout[] = EVENT_KINDS.map((kind, code) => {
+  const fields = Object.entries(FIELDS[kind]);
+  return { code, kind, names: fields.map(([name]) => name), types: fields.map(([, type]) => TYPE_CODES[type]) };
+});
+
+/** The kinds most recordings are made of, tested first (a switch on strings tests its cases in order). */
+const COMMON_KINDS: readonly string[] = ['bus.write', 'bus.read', 'irq', 'host.transfer', 'usb.transfer.done', 'core.start', 'core.halt'];
 
 const WRITERS = ['varint', 'boolean', 'string', 'bytes'] as const;
 
 /** String fields over all kinds: each has a slot that remembers its last value and index. */
 let stringSlots = 0;
 
-const LAYOUTS: readonly Layout[] = EVENT_KINDS.map((kind, code) => {
-  const fields = Object.entries(FIELDS[kind]);
-  const types = fields.map(([, type]) => TYPE_CODES[type]);
-  // Field names come from schema.ts (identifiers), never from input.
-  const body = fields.map(([name], i) => (types[i] === STRING ? `encoder.string(event.${name}, ${stringSlots++});` : `encoder.${WRITERS[types[i]!]}(event.${name});`)).join('\n');
-  return {
-    code,
-    kind,
-    names: fields.map(([name]) => name),
-    types,
-    fixedBytes: 1 + 2 * 9 + fields.length * 33,
-    fields: new Function('encoder', 'event', body) as Layout['fields'],
-  };
-});
-const LAYOUT_BY_KIND = new Map(LAYOUTS.map((layout) => [layout.kind, layout]));
+/**
+ * Writes one event's record: a switch over the kinds, generated from the schema with the field
+ * names spelled out. Recording is on the machine's hot path: one function for all kinds is one
+ * call per event, and each case's property loads see one shape (a loop over names would make
+ * every load megamorphic). Field names come from schema.ts (identifiers), never from input.
+ */
+const ENCODE = new Function(
+  'encoder',
+  'event',
+  'seq',
+  't',
+  `switch (event.kind) {\n${[...LAYOUTS]
+    .sort((a, b) => rank(a.kind) - rank(b.kind))
+    .map((layout) => {
+      const fields = layout.names.map((name, i) => (layout.types[i] === STRING ? `encoder.string(event.${name}, ${stringSlots++});` : `encoder.${WRITERS[layout.types[i]!]}(event.${name});`));
+      return `case '${layout.kind}': encoder.head(${layout.code}, ${1 + 2 * 9 + layout.names.length * 33}, seq, t); ${fields.join(' ')} return;`;
+    })
+    .join('\n')}\n}\nthrow new Error('event kind ' + event.kind + ' has no trace layout');`,
+) as (encoder: EventEncoder, event: MachineEvent, seq: number, t: number) => void;
+
+function rank(kind: string): number {
+  const at = COMMON_KINDS.indexOf(kind);
+  return at < 0 ? COMMON_KINDS.length : at;
+}
 
 export const BYTES_NULL = 0;
 export const BYTES_INLINE = 1;
@@ -70,9 +79,12 @@ export class EventEncoder {
   private buffer = Buffer.allocUnsafe(64 << 10);
   /** Bytes written since the last take(). */
   length = 0;
+  /** Events since the last take(), and the seq and time of the first and the last of them. */
   count = 0;
-  private previousSeq = 0;
-  private previousT = 0;
+  firstSeq = 0;
+  firstT = 0;
+  lastSeq = 0;
+  lastT = 0;
   private readonly strings = new Map<string, number>();
   /**
    * Per string field of each kind: the value it had last and that value's index in the string
@@ -93,17 +105,7 @@ export class EventEncoder {
 
   /** Adds an event; `seq` and `t` are its own (the event log passes them, saving two loads from events of many shapes). */
   add(event: MachineEvent, seq = event.seq, t = event.t): void {
-    const layout = LAYOUT_BY_KIND.get(event.kind);
-    if (!layout) throw new Error(`event kind ${event.kind} has no trace layout`);
-    this.reserve(layout.fixedBytes);
-    this.buffer[this.length++] = layout.code;
-    this.varint(seq - this.previousSeq);
-    const dt = t - this.previousT;
-    this.varint(dt >= 0 ? dt * 2 : -dt * 2 - 1);
-    this.previousSeq = seq;
-    this.previousT = t;
-    layout.fields(this, event);
-    this.count++;
+    ENCODE(this, event, seq, t);
   }
 
   /** The records so far (valid until the next add), and a fresh start for the next chunk. */
@@ -111,8 +113,6 @@ export class EventEncoder {
     const records = this.buffer.subarray(0, this.length);
     this.length = 0;
     this.count = 0;
-    this.previousSeq = 0;
-    this.previousT = 0;
     this.strings.clear();
     this.lastStrings.fill(undefined);
     return records;
@@ -125,23 +125,49 @@ export class EventEncoder {
     this.buffer = grown;
   }
 
+  /**
+   * @internal The start of a record: kind code, seq and time as deltas from the record before
+   * (the chunk's first record: from 0). `fixedBytes`: the most the record can take, strings and
+   * inline bytes aside.
+   */
+  head(code: number, fixedBytes: number, seq: number, t: number): void {
+    this.reserve(fixedBytes);
+    const first = this.count++ === 0;
+    if (first) {
+      this.firstSeq = seq;
+      this.firstT = t;
+    }
+    this.buffer[this.length++] = code;
+    this.varint(first ? seq : seq - this.lastSeq);
+    const dt = first ? t : t - this.lastT;
+    this.varint(dt >= 0 ? dt * 2 : -dt * 2 - 1);
+    this.lastSeq = seq;
+    this.lastT = t;
+  }
+
   /** @internal Used by the generated field writers. */
   varint(value: number): void {
+    // Nearly every number is a 32-bit one: those take the short way.
+    if (value >>> 0 !== value) return this.longVarint(value);
+    const buffer = this.buffer;
+    let at = this.length;
+    while (value >= 0x80) {
+      buffer[at++] = (value & 0x7f) | 0x80;
+      value >>>= 7;
+    }
+    buffer[at++] = value;
+    this.length = at;
+  }
+
+  private longVarint(value: number): void {
     // An event field that is not a whole number from 0 to 2^53 is an emulator bug; writing it
     // anyway would make a trace that no reader accepts.
     if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`cannot record ${value}: trace numbers are integers from 0 to 2^53`);
     const buffer = this.buffer;
     let at = this.length;
-    if (value < 0x80000000) {
-      while (value >= 0x80) {
-        buffer[at++] = (value & 0x7f) | 0x80;
-        value >>>= 7;
-      }
-    } else {
-      while (value >= 0x80) {
-        buffer[at++] = (value % 0x80) | 0x80;
-        value = Math.floor(value / 0x80);
-      }
+    while (value >= 0x80) {
+      buffer[at++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
     }
     buffer[at++] = value;
     this.length = at;

@@ -107,6 +107,12 @@ export class TraceError extends Error {
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** A payload's SHA-256, as the index names it and as records hold it. */
+function blobName(bytes: Uint8Array): BlobName {
+  const digest = createHash('sha256').update(bytes).digest();
+  return { hex: digest.toString('hex'), digest };
+}
+
 /**
  * Length and 48 bytes from the start, middle and end, mixed into 32 bits: equal payloads have
  * equal fingerprints. A number, not a string: no allocation per payload on the recording path.
@@ -145,8 +151,12 @@ export function imageHash(image: Uint8Array): ImageHash {
 
 export interface TraceWriterOptions {
   readonly emulator: string;
-  /** The boot images of the run (imageHash), for the header. */
-  readonly images?: readonly ImageHash[];
+  /**
+   * The boot images of the run, for the header: their bytes, or their imageHash where only that
+   * is known (a trimmed trace). Bytes are hashed here, once: when the host uploads the image,
+   * recognising it costs a comparison, not a second SHA-256.
+   */
+  readonly images?: readonly (Uint8Array | ImageHash)[];
   /** A snapshot is taken before the first input after this many events since the last one. */
   readonly snapshotEvery?: number;
 }
@@ -166,26 +176,28 @@ export class TraceWriter {
   private readonly blobOffsets: Record<string, number> = {};
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
-  private readonly recent = new Map<number, { name: BlobName; bytes: Uint8Array }>();
+  /** `stored`: false for a boot image known from the options until the stick sees it. */
+  private readonly recent = new Map<number, { name: BlobName; bytes: Uint8Array; stored: boolean }>();
   private recentBytes = 0;
   private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blob(bytes).digest);
-  private firstSeq = 0;
-  private firstT = 0;
-  private lastSeq = 0;
-  private lastT = -1;
-  private sinceSnapshot = 0;
+  /** Events in chunks already written, and the time of the last of them (-1: none yet). */
+  private flushedEvents = 0;
+  private flushedT = -1;
+  /** `events` when the last snapshot was taken. */
+  private eventsAtSnapshot = 0;
   private header: TraceHeader | null = null;
   /** The header chunk's JSON until the first chunk is written. */
   private pendingHeader: string | null = null;
   private stick: Stick | null = null;
   private unsubscribe: (() => void) | null = null;
   private closed = false;
-  events = 0;
+  private readonly images: readonly ImageHash[];
 
   constructor(
     readonly path: string,
     private readonly options: TraceWriterOptions,
   ) {
+    this.images = (options.images ?? []).map((image) => (image instanceof Uint8Array ? this.knownImage(image) : image));
     this.fd = openSync(path, 'w');
     const magic = Buffer.alloc(12);
     MAGIC.copy(magic);
@@ -203,35 +215,29 @@ export class TraceWriter {
       model: stick.model.name,
       chipId: stick.chipId.toString(16).padStart(16, '0'),
       level: 'default',
-      images: this.options.images ?? [],
+      images: this.images,
       snapshotEvery: this.options.snapshotEvery ?? 100_000,
     };
     // Written first, before any other chunk; compressed after that one (see chunk).
     this.pendingHeader = JSON.stringify(this.header);
     // A machine that has done nothing yet is described by the header (model, chip id) alone.
     if (stick.log.length > 0 || stick.powered) this.snapshot();
-    this.unsubscribe = stick.log.subscribe((event, seq, t) => this.event(event, seq, t));
+    const records = this.records;
+    this.unsubscribe = stick.log.subscribe((event, seq, t) => {
+      records.add(event, seq, t);
+      if (records.length >= CHUNK_BYTES || records.count >= CHUNK_EVENTS) this.flushEvents();
+    });
     stick.inputHooks.push(this.beforeInput);
   }
 
   /** Before each input of the stick: a snapshot when enough events have gone by. */
   private readonly beforeInput = (): void => {
-    if (this.sinceSnapshot >= this.header!.snapshotEvery) this.snapshot();
+    if (this.events - this.eventsAtSnapshot >= this.header!.snapshotEvery) this.snapshot();
   };
 
-  private event(event: MachineEvent, seq: number, t: number): void {
-    if (this.closed) return;
-    const records = this.records;
-    if (records.count === 0) {
-      this.firstSeq = seq;
-      this.firstT = t;
-    }
-    this.lastSeq = seq;
-    this.lastT = t;
-    this.events++;
-    this.sinceSnapshot++;
-    records.add(event, seq, t);
-    if (records.length >= CHUNK_BYTES || records.count >= CHUNK_EVENTS) this.flushEvents();
+  /** Events recorded so far. */
+  get events(): number {
+    return this.flushedEvents + this.records.count;
   }
 
   /** The machine as it is now (between inputs), as a snapshot chunk. */
@@ -242,7 +248,7 @@ export class TraceWriter {
     const record = JSON.stringify({ seq: snapshot.seq, t: stick.now, snapshot: this.encode(snapshot) });
     this.flushBlobs();
     this.chunk(Chunk.SNAPSHOT, record, { firstSeq: snapshot.seq, lastSeq: snapshot.seq, firstT: stick.now, lastT: stick.now });
-    this.sinceSnapshot = 0;
+    this.eventsAtSnapshot = this.events;
   }
 
   /** Snapshots: byte arrays become inline base64, or references to blobs stored once. */
@@ -268,25 +274,44 @@ export class TraceWriter {
   private blob(bytes: Uint8Array): BlobName {
     const key = fingerprint(bytes);
     const seen = this.recent.get(key);
-    if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) return seen.name;
-    const digest = createHash('sha256').update(bytes).digest();
-    const name: BlobName = { hex: digest.toString('hex'), digest };
-    const hash = name.hex;
-    if (!(hash in this.blobOffsets) && !this.pendingBlobs.has(hash)) {
-      // No copy: an event's byte arrays are its own and never change once logged.
-      this.pendingBlobs.set(hash, bytes);
-      this.pendingBlobBytes += bytes.length;
-      // Blobs may go to disk before the events that use them; the index finds them either way.
-      if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
+    if (seen && seen.bytes.length === bytes.length && Buffer.compare(seen.bytes, bytes) === 0) {
+      if (!seen.stored) {
+        this.store(seen.name.hex, bytes);
+        seen.stored = true;
+      }
+      return seen.name;
     }
-    // Remember it, within a fixed budget (oldest forgotten first).
-    if (bytes.length <= RECENT_BYTES / 4) {
-      if (seen) this.forget(key);
-      this.recent.set(key, { name, bytes });
-      this.recentBytes += bytes.length;
-      while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as number);
-    }
+    const name = blobName(bytes);
+    this.store(name.hex, bytes);
+    this.remember(key, name, bytes, true);
     return name;
+  }
+
+  /** Queues a payload for the next blobs chunk, unless it is stored already. */
+  private store(hash: string, bytes: Uint8Array): void {
+    if (hash in this.blobOffsets || this.pendingBlobs.has(hash)) return;
+    // No copy: an event's byte arrays are its own and never change once logged.
+    this.pendingBlobs.set(hash, bytes);
+    this.pendingBlobBytes += bytes.length;
+    // Blobs may go to disk before the events that use them; the index finds them either way.
+    if (this.pendingBlobBytes >= BLOB_CHUNK_BYTES) this.flushBlobs();
+  }
+
+  /** Remembers a payload, within a fixed budget (oldest forgotten first). */
+  private remember(key: number, name: BlobName, bytes: Uint8Array, stored: boolean): void {
+    if (bytes.length > RECENT_BYTES / 4) return;
+    this.forget(key);
+    this.recent.set(key, { name, bytes, stored });
+    this.recentBytes += bytes.length;
+    while (this.recentBytes > RECENT_BYTES) this.forget(this.recent.keys().next().value as number);
+  }
+
+  /** A boot image from the options: its hash for the header, and remembered for its upload. */
+  private knownImage(image: Uint8Array): ImageHash {
+    const name = blobName(image);
+    // A shorter one would be inline in the records, never a blob.
+    if (image.length >= BLOB_MIN) this.remember(fingerprint(image), name, image, false);
+    return { sha256: name.hex, bytes: image.length };
   }
 
   private forget(key: number): void {
@@ -316,7 +341,11 @@ export class TraceWriter {
   private flushEvents(): void {
     if (this.records.count === 0) return;
     this.flushBlobs(); // the blobs these events refer to come first
-    this.chunk(Chunk.EVENTS, this.records.take(), { firstSeq: this.firstSeq, lastSeq: this.lastSeq, firstT: this.firstT, lastT: this.lastT });
+    const records = this.records;
+    const where = { firstSeq: records.firstSeq, lastSeq: records.lastSeq, firstT: records.firstT, lastT: records.lastT };
+    this.flushedEvents += records.count;
+    this.flushedT = records.lastT;
+    this.chunk(Chunk.EVENTS, records.take(), where);
   }
 
   /**
@@ -378,7 +407,7 @@ export class TraceWriter {
       chunks: this.chunks,
       blobs: this.blobOffsets,
       events: this.events,
-      endT: this.lastT >= 0 ? this.lastT : (this.stick?.now ?? 0),
+      endT: this.flushedT >= 0 ? this.flushedT : (this.stick?.now ?? 0),
     };
     const at = this.offset;
     this.chunk(Chunk.INDEX, JSON.stringify(index), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });

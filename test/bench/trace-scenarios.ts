@@ -9,7 +9,7 @@ import { Hub } from '../../emu/host/hub.js';
 import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { XLinkClient } from '../../emu/host/xlink.js';
 import { packageRoot } from '../../emu/package-root.js';
-import { imageHash, TraceWriter } from '../../emu/trace/format.js';
+import { TraceWriter } from '../../emu/trace/format.js';
 
 export const firmware = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
 
@@ -17,7 +17,7 @@ export const firmware = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc'
 const payload = new Uint8Array(64 * 1024).map((_, i) => (Math.sin(i / 37) * 100 + (i % 7)) & 0xff);
 
 async function bootAndConnect(trace: string | null, snapshotEvery?: number) {
-  const writer = trace ? new TraceWriter(trace, { emulator: 'bench', images: [imageHash(firmware)], ...(snapshotEvery ? { snapshotEvery } : {}) }) : null;
+  const writer = trace ? new TraceWriter(trace, { emulator: 'bench', images: [firmware], ...(snapshotEvery ? { snapshotEvery } : {}) }) : null;
   const hub = new Hub();
   hub.plug({ model: 'ma2485', ...(writer ? { attach: (stick) => writer.attach(stick) } : {}) });
   await hub.sleep(300);

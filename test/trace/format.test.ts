@@ -20,7 +20,7 @@ const VSC = readFileSync(new URL('../../firmware-stubs/vsc/vsc-ma2485.mvcmd', im
 /** Boots the open firmware and echoes `echoes` messages through XLink, recording to `file`. */
 async function record(file: string, options: { snapshotEvery?: number; echoes?: number; image?: Uint8Array } = {}) {
   const image = options.image ?? VSC;
-  const writer = new TraceWriter(file, { emulator: 'test', images: [imageHash(image)], ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}) });
+  const writer = new TraceWriter(file, { emulator: 'test', images: [image], ...(options.snapshotEvery ? { snapshotEvery: options.snapshotEvery } : {}) });
   const hub = new Hub();
   const port = hub.plug({ model: 'ma2485', record: true, attach: (stick) => writer.attach(stick) });
   await hub.sleep(300);
@@ -39,8 +39,8 @@ async function record(file: string, options: { snapshotEvery?: number; echoes?: 
 }
 
 /** Records a ROM stick that is sent `payload` on bulk OUT `times` times (the ROM may STALL it). */
-async function recordUploads(file: string, payload: Uint8Array, times: number) {
-  const writer = new TraceWriter(file, { emulator: 'test' });
+async function recordUploads(file: string, payload: Uint8Array, times: number, images: Uint8Array[] = []) {
+  const writer = new TraceWriter(file, { emulator: 'test', images });
   const hub = new Hub();
   hub.plug({ model: 'ma2485', attach: (stick) => writer.attach(stick) });
   await hub.sleep(300);
@@ -120,6 +120,21 @@ describe('trace files, format 3', () => {
     expect(outs.length).toBe(2);
     expect(Buffer.from(outs[1]!.data!).equals(Buffer.from(payload))).toBe(true);
     reader.close();
+  });
+
+  it('a boot image named in the options is in the header, and stored only once the stick is sent it', async () => {
+    const image = VSC.subarray(0, 5000);
+    const [unsent, sent] = [join(dir, 'image-unsent.myrtrace'), join(dir, 'image-sent.myrtrace')];
+    await recordUploads(unsent, image, 0, [image]);
+    await recordUploads(sent, image, 2, [image]);
+    for (const [file, blobs] of [[unsent, []], [sent, [imageHash(image).sha256]]] as const) {
+      const reader = TraceReader.open(file);
+      expect(reader.header.images).toEqual([imageHash(image)]);
+      expect(Object.keys(reader.index.blobs)).toEqual(blobs);
+      const uploads = [...reader.events()].filter((e) => e.kind === 'host.transfer' && e.endpoint === 1);
+      expect(uploads.map((e) => e.kind === 'host.transfer' && Buffer.from(e.data!).equals(image))).toEqual(blobs.length ? [true, true] : []);
+      reader.close();
+    }
   });
 
   it('snapshots every N events: replay from any of them reaches the same end', async () => {
