@@ -177,7 +177,7 @@ export class TraceWriter {
   private pendingBlobs = new Map<string, Uint8Array>();
   private pendingBlobBytes = 0;
   /** `stored`: false for a boot image known from the options until the stick sees it. */
-  private readonly recent = new Map<number, { name: BlobName; bytes: Uint8Array; stored: boolean }>();
+  private readonly recent = new Map<number, { readonly name: BlobName; bytes: Uint8Array; stored: boolean }>();
   private recentBytes = 0;
   private readonly records = new EventEncoder(BLOB_MIN, (bytes) => this.blob(bytes).digest);
   /** Events in chunks already written, and the time of the last of them (-1: none yet). */
@@ -279,6 +279,8 @@ export class TraceWriter {
         this.store(seen.name.hex, bytes);
         seen.stored = true;
       }
+      // The newest copy is the one still in the caches when the next repeat is compared.
+      seen.bytes = bytes;
       return seen.name;
     }
     const name = blobName(bytes);
@@ -366,7 +368,7 @@ export class TraceWriter {
   /** Writes a compressed chunk; `blobs`: the payloads a blobs chunk holds, which the index places here. */
   private append(kind: number, body: Buffer, codec: number, where: Omit<ChunkEntry, 'kind' | 'offset'>, blobs: readonly string[] = []): void {
     for (const hash of blobs) this.blobOffsets[hash] = this.offset;
-    const head = Buffer.alloc(5);
+    const head = Buffer.allocUnsafe(5);
     head.writeUInt8(codec | kind, 0);
     head.writeUInt32LE(body.length, 1);
     if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });

@@ -38,27 +38,21 @@ const [plain, recording, replaying] = await suite(
 const saved = JSON.parse(readFileSync(join(folder, 'trace.json'), 'utf8')) as { results: { details?: { median: number } }[] };
 const med = (i: number, ops: number) => (saved.results[i]?.details?.median ?? 1 / ops) * 1000;
 const [plainMs, recordMs, replayMs] = [med(0, plain!.ops), med(1, recording!.ops), med(2, replaying!.ops)];
-// benny runs each case in its own batch; runs that alternate (A, B, A, B...) in one process
-// see the same JIT and heap state and show more of the cost. The target is judged on both.
-// 200 pairs: with 60, the same code measured anywhere from 16 to 22 %.
-const PAIRS = 200;
-const alternating = { plain: [] as number[], recorded: [] as number[] };
-for (let i = 0; i < PAIRS; i++) {
-  let t = performance.now();
-  await bootAndEcho(null);
-  alternating.plain.push(performance.now() - t);
-  const trace = freshTrace();
-  t = performance.now();
-  await bootAndEcho(trace);
-  alternating.recorded.push(performance.now() - t);
-  rmSync(trace);
-}
-const middle = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
-const [abPlain, abRecord] = [middle(alternating.plain), middle(alternating.recorded)];
+// benny runs each case in its own batch; runs that alternate (A, B, A, B...) see the same JIT
+// and heap state and show more of the cost. The target is judged on both. The alternating
+// measure varies more from process to process (JIT decisions, heap layout: the same code
+// measured 14 to 18 % in five processes) than within one, so it is the median over PROCESSES
+// processes of PAIRS pairs each.
+const [PROCESSES, PAIRS] = [5, 100];
+const processes = Array.from({ length: PROCESSES }, () => {
+  const out = execFileSync(process.execPath, [join(root, 'dist', 'test', 'bench', 'trace-pairs.js'), String(PAIRS)], { encoding: 'utf8' });
+  const { plain, recorded } = JSON.parse(out) as { plain: number; recorded: number };
+  return { plain, recorded, overhead: (recorded / plain - 1) * 100 };
+}).sort((x, y) => x.overhead - y.overhead);
+const typical = processes[PROCESSES >> 1]!;
 const overhead = (recordMs / plainMs - 1) * 100;
-const abOverhead = (abRecord / abPlain - 1) * 100;
 summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (benny medians)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
-summary.push({ name: `recording overhead, same scenario, ${PAIRS} alternating pairs (medians)`, value: abOverhead, unit: `% (${abPlain.toFixed(1)} -> ${abRecord.toFixed(1)} ms)`, target: '<= 15', pass: abOverhead <= 15 });
+summary.push({ name: `recording overhead, same scenario, alternating (median of ${PROCESSES} processes of ${PAIRS} pairs)`, value: typical.overhead, unit: `% (${typical.plain.toFixed(1)} -> ${typical.recorded.toFixed(1)} ms; processes ${processes.map((p) => p.overhead.toFixed(1)).join(', ')} %)`, target: '<= 15', pass: typical.overhead <= 15 });
 summary.push({ name: 'replay of that trace vs recording it (median wall)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '<= recording', pass: replayMs <= recordMs });
 
 const boot = join(scratch, 'boot.myrtrace');
