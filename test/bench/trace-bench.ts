@@ -38,22 +38,26 @@ const [plain, recording, replaying] = await suite(
 const saved = JSON.parse(readFileSync(join(folder, 'trace.json'), 'utf8')) as { results: { details?: { median: number } }[] };
 const med = (i: number, ops: number) => (saved.results[i]?.details?.median ?? 1 / ops) * 1000;
 const [plainMs, recordMs, replayMs] = [med(0, plain!.ops), med(1, recording!.ops), med(2, replaying!.ops)];
-// benny runs each case in its own batch; runs that alternate (A, B, A, B...) see the same JIT
-// and heap state and show more of the cost. The target is judged on both. The alternating
-// measure varies more from process to process (JIT decisions, heap layout: the same code
-// measured 14 to 18 % in five processes) than within one, so it is the median over PROCESSES
-// processes, each giving the median per-pair ratio of PAIRS pairs (trace-pairs.ts says why).
+// benny runs each case in its own batch, minutes apart: the host's slow phases moved the ratio
+// of its medians from 10 to 32 % in identical runs. So the targets are judged on pairs of runs
+// whose ratio is taken inside each pair (trace-pairs.ts says why), in PROCESSES processes of
+// PAIRS pairs, since JIT decisions and heap layout move one process's figure by 3 to 4 points.
+// benny's medians are shown for information.
 const [PROCESSES, PAIRS] = [5, 150];
-const processes = Array.from({ length: PROCESSES }, () => {
-  const out = execFileSync(process.execPath, [join(root, 'dist', 'test', 'bench', 'trace-pairs.js'), String(PAIRS)], { encoding: 'utf8' });
-  const { plain, recorded, ratio } = JSON.parse(out) as { plain: number; recorded: number; ratio: number };
-  return { plain, recorded, overhead: (ratio - 1) * 100 };
-}).sort((x, y) => x.overhead - y.overhead);
-const typical = processes[PROCESSES >> 1]!;
-const overhead = (recordMs / plainMs - 1) * 100;
-summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (benny medians)', value: overhead, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '<= 15', pass: overhead <= 15 });
-summary.push({ name: `recording overhead, same scenario, alternating (per-pair ratios: median of ${PROCESSES} processes of ${PAIRS} pairs)`, value: typical.overhead, unit: `% (${typical.plain.toFixed(1)} -> ${typical.recorded.toFixed(1)} ms; processes ${processes.map((p) => p.overhead.toFixed(1)).join(', ')} %)`, target: '<= 15', pass: typical.overhead <= 15 });
-summary.push({ name: 'replay of that trace vs recording it (median wall)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '<= recording', pass: replayMs <= recordMs });
+function pairs(kind: 'overhead' | 'replay') {
+  const runs = Array.from({ length: PROCESSES }, () => {
+    const out = execFileSync(process.execPath, [join(root, 'dist', 'test', 'bench', 'trace-pairs.js'), kind, String(PAIRS)], { encoding: 'utf8' });
+    return JSON.parse(out) as { plain?: number; recorded: number; replay?: number; ratio: number };
+  }).sort((x, y) => x.ratio - y.ratio);
+  return { typical: runs[PROCESSES >> 1]!, all: runs.map((r) => r.ratio) };
+}
+const recordingPairs = pairs('overhead');
+const replayPairs = pairs('replay');
+const overhead = (recordingPairs.typical.ratio - 1) * 100;
+summary.push({ name: 'recording overhead, boot + 16 XLink echoes of 64 KiB (benny medians)', value: (recordMs / plainMs - 1) * 100, unit: `% (${plainMs.toFixed(1)} -> ${recordMs.toFixed(1)} ms)`, target: '(information)', pass: null });
+summary.push({ name: `recording overhead, same scenario, per-pair ratios (median of ${PROCESSES} processes of ${PAIRS} pairs)`, value: overhead, unit: `% (${recordingPairs.typical.plain!.toFixed(1)} -> ${recordingPairs.typical.recorded.toFixed(1)} ms; processes ${recordingPairs.all.map((r) => ((r - 1) * 100).toFixed(1)).join(', ')} %)`, target: '<= 15', pass: overhead <= 15 });
+summary.push({ name: 'replay of that trace vs recording it (benny medians)', value: replayMs, unit: `ms vs ${recordMs.toFixed(1)} ms`, target: '(information)', pass: null });
+summary.push({ name: `replay of that trace / recording it, per-pair ratios (median of ${PROCESSES} processes of ${PAIRS} pairs)`, value: replayPairs.typical.ratio, unit: `(${replayPairs.typical.replay!.toFixed(1)} vs ${replayPairs.typical.recorded.toFixed(1)} ms; processes ${replayPairs.all.map((r) => r.toFixed(2)).join(', ')})`, target: '<= 1', pass: replayPairs.typical.ratio <= 1 });
 
 const boot = join(scratch, 'boot.myrtrace');
 execFileSync(process.execPath, [join(root, 'dist', 'emu', 'cli', 'bin.js'), 'record', boot, join(root, 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd')], { stdio: 'ignore' });

@@ -1,43 +1,59 @@
 /**
- * One process of the alternating recording-overhead measure (trace-bench.ts runs several):
- * boot-and-echo runs in pairs, one plain and one recorded, after a warm-up. Prints as JSON the
- * median of the per-pair ratios (recorded / plain), and the median times (ms). The two runs of a
- * pair see the machine in the same state, so the per-pair ratio cancels phases in which the whole
- * machine is slower (other tenants of the host), which a ratio of two medians does not. The order
- * inside a pair alternates: with two plain runs, the second of a pair measured 1.5 to 3.5 % faster
- * than the first, a bias that would otherwise count for or against recording. Each recorded run
- * writes a new file, deleted after its timing.
+ * One process of the paired trace measures (trace-bench.ts runs several). Pairs of boot-and-echo
+ * runs after a warm-up: `overhead` pairs a plain run with a recorded one; `replay` pairs a
+ * recorded run with a replay of a trace recorded before the pairs. Prints as JSON the median
+ * times (ms) of the two and the median of the per-pair ratios (second named / first named).
+ *
+ * Why per-pair ratios: the two runs of a pair see the machine in the same state, so their ratio
+ * cancels phases in which the whole host is slower (its other tenants), which a ratio of two
+ * medians taken minutes apart does not. Why the order inside a pair alternates: with two plain
+ * runs, the second measured 1.5 to 3.5 % faster than the first, a bias that would otherwise
+ * count for or against one of them. Why one kind of pair per process: replays in the same
+ * process slowed the plain and recorded runs by a quarter (other shapes through the machine's
+ * hot code), which flattered the recording overhead. Each recorded run writes a new file,
+ * deleted after its timing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TraceReader } from '../../emu/trace/format.js';
+import { replayTrace } from '../../emu/trace/replay-trace.js';
 import { bootAndEcho } from './trace-scenarios.js';
 
-const [pairs, warmUp] = [Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 20)];
+type Run = 'plain' | 'recorded' | 'replay';
+const PAIRS: Record<string, readonly [Run, Run]> = { overhead: ['plain', 'recorded'], replay: ['recorded', 'replay'] };
+const pair = PAIRS[process.argv[2] ?? ''];
+if (!pair) throw new Error(`usage: trace-pairs.js ${Object.keys(PAIRS).join('|')} [pairs] [warm-up pairs]`);
+const [count, warmUp] = [Number(process.argv[3] ?? 100), Number(process.argv[4] ?? 20)];
 const scratch = mkdtempSync(join(tmpdir(), 'myriad-bench-pairs-'));
-const times = { plain: [] as number[], recorded: [] as number[], ratio: [] as number[] };
-async function timed(trace: string | null): Promise<number> {
+const replayed = join(scratch, 'replayed.myrtrace');
+await bootAndEcho(replayed);
+
+async function time(run: Run, trace: string): Promise<number> {
   const start = performance.now();
-  await bootAndEcho(trace);
+  if (run === 'replay') {
+    const reader = TraceReader.open(replayed);
+    const result = replayTrace(reader);
+    reader.close();
+    if (!result.ok) throw new Error('the benchmark trace diverged');
+  } else {
+    await bootAndEcho(run === 'recorded' ? trace : null);
+  }
   return performance.now() - start;
 }
-for (let i = 0; i < warmUp + pairs; i++) {
+
+const [first, second] = pair;
+const times = { first: [] as number[], second: [] as number[], ratio: [] as number[] };
+for (let i = 0; i < warmUp + count; i++) {
   const trace = join(scratch, `run-${i}.myrtrace`);
-  let plain: number;
-  let recorded: number;
-  if (i % 2 === 0) {
-    plain = await timed(null);
-    recorded = await timed(trace);
-  } else {
-    recorded = await timed(trace);
-    plain = await timed(null);
-  }
-  rmSync(trace);
+  const taken = { [first]: 0, [second]: 0 } as Record<Run, number>;
+  for (const run of i % 2 === 0 ? [first, second] : [second, first]) taken[run] = await time(run, trace);
+  rmSync(trace, { force: true });
   if (i < warmUp) continue;
-  times.plain.push(plain);
-  times.recorded.push(recorded);
-  times.ratio.push(recorded / plain);
+  times.first.push(taken[first]);
+  times.second.push(taken[second]);
+  times.ratio.push(taken[second] / taken[first]);
 }
 rmSync(scratch, { recursive: true, force: true });
 const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
-process.stdout.write(`${JSON.stringify({ plain: median(times.plain), recorded: median(times.recorded), ratio: median(times.ratio) })}\n`);
+process.stdout.write(`${JSON.stringify({ [first]: median(times.first), [second]: median(times.second), ratio: median(times.ratio) })}\n`);
