@@ -9,8 +9,7 @@
  * medians taken minutes apart does not. Why the order inside a pair alternates: with two plain
  * runs, the second measured 1.5 to 3.5 % faster than the first, a bias that would otherwise
  * count for or against one of them. Why one kind of pair per process: replays in the same
- * process slowed the plain and recorded runs by a quarter (other shapes through the machine's
- * hot code), which flattered the recording overhead. Each recorded run writes a new file,
+ * process slowed the plain runs by 10 to 30 %, which flattered the recording overhead. Each recorded run writes a new file,
  * deleted after its timing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
