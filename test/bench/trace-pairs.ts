@@ -15,9 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TraceReader } from '../../emu/trace/format.js';
-import { replayTrace } from '../../emu/trace/replay-trace.js';
-import { bootAndEcho } from './trace-scenarios.js';
+import { bootAndEcho, replayVerified } from './trace-scenarios.js';
 
 type Run = 'plain' | 'recorded' | 'replay';
 const PAIRS: Record<string, readonly [Run, Run]> = { overhead: ['plain', 'recorded'], replay: ['recorded', 'replay'] };
@@ -30,14 +28,8 @@ await bootAndEcho(replayed);
 
 async function time(run: Run, trace: string): Promise<number> {
   const start = performance.now();
-  if (run === 'replay') {
-    const reader = TraceReader.open(replayed);
-    const result = replayTrace(reader);
-    reader.close();
-    if (!result.ok) throw new Error('the benchmark trace diverged');
-  } else {
-    await bootAndEcho(run === 'recorded' ? trace : null);
-  }
+  if (run === 'replay') replayVerified(replayed);
+  else await bootAndEcho(run === 'recorded' ? trace : null);
   return performance.now() - start;
 }
 

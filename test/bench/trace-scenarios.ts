@@ -9,7 +9,8 @@ import { Hub } from '../../emu/host/hub.js';
 import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { XLinkClient } from '../../emu/host/xlink.js';
 import { packageRoot } from '../../emu/package-root.js';
-import { TraceWriter } from '../../emu/trace/format.js';
+import { TraceReader, TraceWriter } from '../../emu/trace/format.js';
+import { replayTrace } from '../../emu/trace/replay-trace.js';
 
 export const firmware = readFileSync(join(packageRoot(), 'firmware-stubs', 'vsc', 'vsc-ma2485.mvcmd'));
 
@@ -46,4 +47,12 @@ export async function longTrace(trace: string, events: number): Promise<void> {
   while (writer!.events < events) await client.ping();
   await client.close(hub.usb);
   writer!.close();
+}
+
+/** Replays a trace, verifying every event; a divergence is an error. */
+export function replayVerified(trace: string): void {
+  const reader = TraceReader.open(trace);
+  const result = replayTrace(reader);
+  reader.close();
+  if (!result.ok) throw new Error(`${trace} diverged in replay`);
 }
