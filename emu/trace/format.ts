@@ -105,13 +105,13 @@ export class TraceError extends Error {
   }
 }
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 /** A payload's SHA-256, as the index names it and as records hold it. */
 function blobName(bytes: Uint8Array): BlobName {
   const digest = createHash('sha256').update(bytes).digest();
   return { hex: digest.toString('hex'), digest };
 }
+
+const sha256 = (bytes: Uint8Array) => blobName(bytes).hex;
 
 /**
  * Length and 48 bytes from the start, middle and end, mixed into 32 bits: equal payloads have
