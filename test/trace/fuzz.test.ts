@@ -1,6 +1,9 @@
 /**
  * Mutation fuzzing of the trace reader: golden traces, mutated as bytes, and inside their chunks
  * as JSON (header, snapshot) or as binary records (events, blobs), must only ever give TraceErrors: no other exception, no hang, no memory growth.
+ * A mutant that reads is also replayed, as `myriad-emu replay` would: its inputs (setup packets,
+ * endpoints, lengths, payloads, times) may be anything, and the emulated stick must take them
+ * as a real one would, so the replay ends in a result (a match or a divergence) or a TraceError.
  * FUZZ_TRACES sets the number of files (10 000 by default, which CI runs).
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TraceError, TraceReader } from '../../emu/trace/format.js';
 import { PcapWriter } from '../../emu/trace/pcap.js';
+import { replayTrace } from '../../emu/trace/replay-trace.js';
 import { tracesDir } from '../../emu/trace/golden.js';
 import { buildTrace, encodeRecords, KIND, readChunks } from '../support/trace-builder.js';
 
@@ -129,20 +133,24 @@ function mutateChunk(source: Buffer, r: ReturnType<typeof prng>): Buffer {
   return original.length === chunks.length ? rebuilt : Buffer.concat([rebuilt.subarray(0, rebuilt.length - 16), source.subarray(source.length - 16)]);
 }
 
-/** Everything a reader does with a trace: index, every event, every snapshot, the pcap. */
-function readEverything(path: string): void {
+/**
+ * Everything the tools do with a trace: index, every event, every snapshot, the pcap, then a
+ * replay. Returns how the replay ended.
+ */
+function readEverything(path: string): 'replayed' | 'diverged' {
   const reader = TraceReader.open(path);
   try {
     const pcap = new PcapWriter(() => {});
     for (const event of reader.events()) pcap.event(event);
     for (const c of reader.index.chunks) reader.snapshotAtOrBefore(c.firstSeq);
+    return replayTrace(reader).ok ? 'replayed' : 'diverged';
   } finally {
     reader.close();
   }
 }
 
-describe('trace reader under mutation', () => {
-  it(`${COUNT} mutated golden traces give TraceErrors and nothing else`, () => {
+describe('trace tools under mutation', () => {
+  it(`${COUNT} mutated golden traces read and replay to a result or a TraceError, nothing else`, () => {
     const sources = ['malformed-image.myrtrace', 'boot-ma2450.myrtrace', 'xlink-ma2485.myrtrace'].map((f) => readFileSync(join(tracesDir(), f)));
     const path = join(dir, 'mutant.myrtrace');
     const r = prng(0x5eed);
@@ -155,8 +163,8 @@ describe('trace reader under mutation', () => {
       const mutant = r.below(2) === 0 ? mutateBytes(source, r) : mutateChunk(source, r);
       writeFileSync(path, mutant);
       try {
-        readEverything(path);
-        outcomes.set('read', (outcomes.get('read') ?? 0) + 1);
+        const ending = readEverything(path);
+        outcomes.set(ending, (outcomes.get(ending) ?? 0) + 1);
       } catch (error) {
         if (!(error instanceof TraceError)) {
           writeFileSync(join(dir, `crash-${i}.myrtrace`), mutant);
@@ -168,8 +176,10 @@ describe('trace reader under mutation', () => {
       }
       if (i % 500 === 0) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }
-    // The mutations reach past the container into events, blobs and snapshots.
+    // The mutations reach past the container into events, blobs and snapshots, and some
+    // mutants get as far as a replay that diverges.
     expect(outcomes.size).toBeGreaterThan(15);
+    expect(outcomes.get('diverged')).toBeGreaterThan(COUNT / 100);
     expect(rssPeak - rssBefore).toBeLessThan(256 << 20);
   });
 });
