@@ -8,9 +8,12 @@
  * cancels phases in which the whole host is slower (its other tenants), which a ratio of two
  * medians taken minutes apart does not. Why the order inside a pair alternates: with two plain
  * runs, the second measured 1.5 to 3.5 % faster than the first, a bias that would otherwise
- * count for or against one of them. Why one kind of pair per process: replays in the same
- * process slowed the plain runs by 10 to 30 %, which flattered the recording overhead. Each recorded run writes a new file,
- * deleted after its timing.
+ * count for or against one of them. Why one kind of pair per process: a run right after an
+ * identical one is faster than a run after anything else. A plain run took 10 to 35 % longer
+ * after a replay, after 6 ms of unrelated computation, or after 6 ms idle, than after another
+ * plain run: nothing is left behind by a replay as such. Replays mixed into the overhead
+ * process had slowed the plain runs that followed them, which flattered the recording
+ * overhead. Each recorded run writes a new file, deleted after its timing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
