@@ -52,6 +52,9 @@ function compress(text: Buffer): [Buffer, number] {
   return [gzipSync(text, { level: 1 }), CODEC_GZIP];
 }
 
+/** Where a chunk that holds no events (header, blobs, index) sits in the event stream: nowhere. */
+const NO_EVENTS = { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 } as const;
+
 /** Payloads kept to recognise repeats without hashing them again. */
 const RECENT_BYTES = 32 << 20;
 /** The high bit of a chunk's kind byte: set for a brotli body, clear for gzip. */
@@ -337,7 +340,7 @@ export class TraceWriter {
     const blobs = [...this.pendingBlobs.keys()];
     this.pendingBlobs = new Map();
     this.pendingBlobBytes = 0;
-    this.chunk(Chunk.BLOBS, body, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 }, blobs);
+    this.chunk(Chunk.BLOBS, body, NO_EVENTS, blobs);
   }
 
   private flushEvents(): void {
@@ -360,7 +363,7 @@ export class TraceWriter {
     if (this.pendingHeader !== null) {
       const [header, headerCodec] = compress(Buffer.from(this.pendingHeader, 'utf8'));
       this.pendingHeader = null;
-      this.append(Chunk.HEADER, header, headerCodec, { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+      this.append(Chunk.HEADER, header, headerCodec, NO_EVENTS);
     }
     this.append(kind, body, codec, where, blobs);
   }
@@ -390,7 +393,10 @@ export class TraceWriter {
   private flushWrites(): void {
     let done = writevSync(this.fd, this.unwritten);
     // A regular file takes it all or fails; anything else may take part of it.
-    while (done < this.unwrittenBytes) done += writeSync(this.fd, Buffer.concat(this.unwritten).subarray(done));
+    if (done < this.unwrittenBytes) {
+      const rest = Buffer.concat(this.unwritten).subarray(done);
+      for (let at = 0; at < rest.length; ) at += writeSync(this.fd, rest, at);
+    }
     this.unwritten = [];
     this.unwrittenBytes = 0;
   }
@@ -401,7 +407,8 @@ export class TraceWriter {
     this.closed = true;
     this.unsubscribe?.();
     const hooks = this.stick?.inputHooks ?? [];
-    if (hooks.includes(this.beforeInput)) hooks.splice(hooks.indexOf(this.beforeInput), 1);
+    const hook = hooks.indexOf(this.beforeInput);
+    if (hook >= 0) hooks.splice(hook, 1);
     this.flushEvents();
     this.flushBlobs();
     const index: TraceIndex = {
@@ -412,7 +419,7 @@ export class TraceWriter {
       endT: this.flushedT >= 0 ? this.flushedT : (this.stick?.now ?? 0),
     };
     const at = this.offset;
-    this.chunk(Chunk.INDEX, JSON.stringify(index), { firstSeq: 0, lastSeq: 0, firstT: 0, lastT: 0 });
+    this.chunk(Chunk.INDEX, JSON.stringify(index), NO_EVENTS);
     const trailer = Buffer.alloc(TRAILER_BYTES);
     trailer.writeUInt32LE(at % 0x100000000, 0);
     trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
