@@ -1,0 +1,189 @@
+/**
+ * Runs one stage's SHAVE kernel on a KernelBench, without a LEON: the stage's output split into
+ * shares as the firmware's runtime splits it, one job block per share, each share on its own
+ * core. The layer tests and the kernel benchmarks use it; the firmware does the same in C.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
+import { assemble, type Program } from '../shave/assembler.js';
+import type { CoreCounters } from '../shave/cores.js';
+import { CMX_SLICE, type KernelBench } from '../shave/kernel-runner.js';
+import { JOB_BYTES, JOB_WORDS, KERNEL_OK, TENSOR_WORDS, type Split } from './job.js';
+import { elements, roundUp8, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
+
+/** Where a tensor's elements are: element (c, y, x) at address + c*cStride + y*yStride + x*xStride. */
+export interface TensorPlace {
+  readonly address: number;
+  readonly shape: Shape;
+  readonly cStride: number;
+  readonly yStride: number;
+  readonly xStride: number;
+}
+
+/** The runtime's HWC8 layout at `address`. */
+export function hwc8(shape: Shape, address: number): TensorPlace {
+  const xStride = 2 * roundUp8(shape.c);
+  return { address, shape, cStride: 2, xStride, yStride: xStride * shape.w };
+}
+
+/** Bytes an HWC8 tensor takes. */
+export const hwc8Bytes = (shape: Shape) => 2 * roundUp8(shape.c) * shape.w * shape.h;
+
+/** Splits `units` into at most `shaves` shares, as evenly as possible, the larger ones first. */
+export function shares(units: number, shaves: number): { first: number; count: number }[] {
+  const n = Math.max(1, Math.min(shaves, units));
+  const base = Math.floor(units / n);
+  const extra = units % n;
+  const out: { first: number; count: number }[] = [];
+  let first = 0;
+  for (let i = 0; i < n; i++) {
+    const count = base + (i < extra ? 1 : 0);
+    out.push({ first, count });
+    first += count;
+  }
+  return out;
+}
+
+/** The units a stage's output has for its split. */
+export function unitsOf(split: Split, out: Shape): number {
+  switch (split) {
+    case 'rows':
+      return out.h;
+    case 'channels':
+      return roundUp8(out.c) / 8;
+    case 'elements':
+      return (roundUp8(out.c) * out.h * out.w) / 8;
+  }
+}
+
+/** Writes a tensor (CHW by value) into its place; lanes and gaps the place has beyond it are zeroed first. */
+export function writeTensor(bench: KernelBench, place: TensorPlace, t: Tensor, core = 0): void {
+  const { c, h, w } = place.shape;
+  const span = spanOf(place);
+  const bytes = new Uint8Array(span);
+  const view = new DataView(bytes.buffer);
+  for (let ch = 0; ch < c; ch++)
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) view.setUint16(ch * place.cStride + y * place.yStride + x * place.xStride, t.data[(ch * h + y) * w + x]!, true);
+  bench.write(core, place.address, bytes);
+}
+
+export function readTensor(bench: KernelBench, place: TensorPlace, core = 0): Tensor {
+  const { c, h, w } = place.shape;
+  const bytes = bench.read(core, place.address, spanOf(place));
+  const view = new DataView(bytes.buffer);
+  const data = new Uint16Array(elements(place.shape));
+  for (let ch = 0; ch < c; ch++)
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(ch * h + y) * w + x] = view.getUint16(ch * place.cStride + y * place.yStride + x * place.xStride, true);
+  return { shape: place.shape, data };
+}
+
+/** Bytes from a place's first element to just past its last (HWC8: including the pad lanes). */
+export function spanOf(place: TensorPlace): number {
+  const { c, h, w } = place.shape;
+  const lastChannel = place.cStride === 2 ? roundUp8(c) - 1 : c - 1;
+  return lastChannel * place.cStride + (h - 1) * place.yStride + (w - 1) * place.xStride + 2;
+}
+
+const programs = new Map<string, Program>();
+
+/** A layer kernel from firmware-stubs/shave/layers/, assembled once per process. */
+export function layerProgram(kernel: string): Program {
+  let program = programs.get(kernel);
+  if (!program) {
+    program = assemble(readFileSync(join(packageRoot(), 'firmware-stubs', 'shave', 'layers', kernel), 'utf8'));
+    programs.set(kernel, program);
+  }
+  return program;
+}
+
+export interface StageRun {
+  readonly output: Tensor;
+  /** Per share: the core that ran it, its units and its counters. */
+  readonly shares: readonly { core: number; first: number; count: number; counters: CoreCounters }[];
+}
+
+export interface StageRunOptions {
+  /** SHAVEs to share the stage among (default: every core of the bench). */
+  readonly shaves?: number;
+  /** Where inputs and output go (default: HWC8 in DDR, one after another, 64-byte aligned). */
+  readonly inputs?: readonly TensorPlace[];
+  readonly output?: TensorPlace;
+  /** Where the constants go (default: DDR after the tensors). */
+  readonly constantsAt?: number;
+  /** Cycles each share may take before it counts as hung. */
+  readonly cycles?: number;
+}
+
+export class KernelFailed extends Error {}
+
+/** Runs `layer` on `inputs` with its kernel, share by share; throws KernelFailed if a share does not halt with KERNEL_OK. */
+export function runStage<P>(bench: KernelBench, layer: Layer<P>, inputs: readonly Tensor[], constants: Constants, params: P, options: StageRunOptions = {}): StageRun {
+  const model = bench.model;
+  const cmx = model.memory.find((m) => m.name === 'cmx')!.base;
+  const ddr = model.memory.find((m) => m.name === 'ddr')!.base;
+  const outShape = layer.outputShape(inputs.map((t) => t.shape), params);
+  let next = ddr;
+  const take = (bytes: number) => {
+    const at = next;
+    next = (next + bytes + 63) & ~63;
+    return at;
+  };
+  const inPlaces = options.inputs ?? inputs.map((t) => hwc8(t.shape, take(hwc8Bytes(t.shape))));
+  const outPlace = options.output ?? hwc8(outShape, take(hwc8Bytes(outShape)));
+  inputs.forEach((t, i) => writeTensor(bench, inPlaces[i]!, t));
+  bench.write(0, outPlace.address, new Uint8Array(spanOf(outPlace)).fill(0xff)); // a kernel that skips an element shows
+  let constAt = options.constantsAt ?? take(0);
+  const placeConstant = (bytes: Uint8Array | undefined) => {
+    if (!bytes) return 0;
+    const at = constAt;
+    bench.write(0, at, bytes);
+    constAt = (constAt + bytes.length + 63) & ~63;
+    return at;
+  };
+  const weights = placeConstant(constants.weights);
+  const bias = placeConstant(constants.bias);
+
+  const program = layerProgram(layer.kernel);
+  const words = layer.encode(params);
+  const scratchBytes = layer.scratchBytes(inputs.map((t) => t.shape), params);
+  const split = shares(unitsOf(layer.split, outShape), options.shaves ?? bench.cores.count);
+  const ran = split.map(({ first, count }, core) => {
+    bench.resetCore(core);
+    bench.load(core, program);
+    // The job at the start of the core's CMX slice (window A), scratch after it.
+    const jobAt = cmx + core * CMX_SLICE;
+    const scratch = jobAt + JOB_BYTES;
+    if (scratch + scratchBytes > jobAt + CMX_SLICE / 2) throw new KernelFailed(`${layer.name}: ${scratchBytes} bytes of scratch do not fit beside the code`);
+    const job = new Uint32Array(JOB_BYTES / 4);
+    const describe = (at: number, place: TensorPlace | undefined) => {
+      if (!place) return;
+      job[at + TENSOR_WORDS.address] = place.address;
+      job[at + TENSOR_WORDS.c] = place.shape.c;
+      job[at + TENSOR_WORDS.h] = place.shape.h;
+      job[at + TENSOR_WORDS.w] = place.shape.w;
+      job[at + TENSOR_WORDS.cStride] = place.cStride;
+      job[at + TENSOR_WORDS.yStride] = place.yStride;
+      job[at + TENSOR_WORDS.xStride] = place.xStride;
+    };
+    describe(JOB_WORDS.in0, inPlaces[0]);
+    describe(JOB_WORDS.in1, inPlaces[1]);
+    describe(JOB_WORDS.out, outPlace);
+    job[JOB_WORDS.weights] = weights;
+    job[JOB_WORDS.bias] = bias;
+    job[JOB_WORDS.first] = first;
+    job[JOB_WORDS.count] = count;
+    job[JOB_WORDS.scratch] = scratch;
+    job[JOB_WORDS.scratchBytes] = scratchBytes;
+    job.set(words, JOB_WORDS.params);
+    bench.write(core, jobAt, new Uint8Array(job.buffer));
+    bench.cores.setIrf(core, 18, jobAt);
+    const { result, counters } = bench.run(core, program, options.cycles ?? 200_000_000);
+    if (result.kind !== 'halted' || result.code !== KERNEL_OK) {
+      throw new KernelFailed(`${layer.name} share ${first}+${count} on SHAVE ${core}: ${result.kind === 'halted' ? `halted with code ${result.code}` : result.kind === 'error' ? `${result.cause} at 0x${result.address.toString(16)}` : 'ran out of cycles'}`);
+    }
+    return { core, first, count, counters };
+  });
+  return { output: readTensor(bench, outPlace), shares: ran };
+}
+
