@@ -11,24 +11,7 @@ import type { CoreCounters } from '../shave/cores.js';
 import { CMX_SLICE, type KernelBench } from '../shave/kernel-runner.js';
 import { JOB_BYTES, JOB_WORDS, KERNEL_OK, TENSOR_WORDS, type Split } from './job.js';
 import { elements, roundUp8, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
-
-/** Where a tensor's elements are: element (c, y, x) at address + c*cStride + y*yStride + x*xStride. */
-export interface TensorPlace {
-  readonly address: number;
-  readonly shape: Shape;
-  readonly cStride: number;
-  readonly yStride: number;
-  readonly xStride: number;
-}
-
-/** The runtime's HWC8 layout at `address`. */
-export function hwc8(shape: Shape, address: number): TensorPlace {
-  const xStride = 2 * roundUp8(shape.c);
-  return { address, shape, cStride: 2, xStride, yStride: xStride * shape.w };
-}
-
-/** Bytes an HWC8 tensor takes. */
-export const hwc8Bytes = (shape: Shape) => 2 * roundUp8(shape.c) * shape.w * shape.h;
+import { hwc8, hwc8Bytes, spanOf, type TensorPlace } from './tensor-place.js';
 
 /** Splits `units` into at most `shaves` shares, as evenly as possible, the larger ones first. */
 export function shares(units: number, shaves: number): { first: number; count: number }[] {
@@ -76,13 +59,6 @@ export function readTensor(bench: KernelBench, place: TensorPlace, core = 0): Te
   for (let ch = 0; ch < c; ch++)
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(ch * h + y) * w + x] = view.getUint16(ch * place.cStride + y * place.yStride + x * place.xStride, true);
   return { shape: place.shape, data };
-}
-
-/** Bytes from a place's first element to just past its last (HWC8: including the pad lanes). */
-export function spanOf(place: TensorPlace): number {
-  const { c, h, w } = place.shape;
-  const lastChannel = place.cStride === 2 ? roundUp8(c) - 1 : c - 1;
-  return lastChannel * place.cStride + (h - 1) * place.yStride + (w - 1) * place.xStride + 2;
 }
 
 const programs = new Map<string, Program>();

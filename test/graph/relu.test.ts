@@ -3,7 +3,8 @@ import { ma2450 } from '../../emu/models/ma2450.js';
 import { KernelBench } from '../../emu/shave/kernel-runner.js';
 import { f16FromNumber } from '../../emu/graph/f16.js';
 import { relu } from '../../emu/graph/layers/relu.js';
-import { hwc8, runStage } from '../../emu/graph/stage-runner.js';
+import { runStage } from '../../emu/graph/stage-runner.js';
+import { hwc8 } from '../../emu/graph/tensor-place.js';
 import { xorshift32 } from '../support/random.js';
 
 const bench = new KernelBench(ma2450);
