@@ -14,6 +14,7 @@ export const relu: Layer<ReluParams> = {
   split: 'elements',
   inputs: 1,
   encode: ({ slope }) => {
+    if (!Number.isInteger(slope) || slope < 0 || slope > 0xffff) throw new LayerError(`relu: the slope must be f16 bits, not ${slope}`);
     const s = f16ToNumber(slope);
     if (!(s === 0 || (s > 0 && s <= 1)) || slope === 0x8000) throw new LayerError(`relu: the slope must be 0 or in (0, 1], not ${s}`);
     return [slope];
