@@ -10,8 +10,8 @@ import { assemble, type Program } from '../shave/assembler.js';
 import type { CoreCounters } from '../shave/cores.js';
 import { CMX_SLICE, type KernelBench } from '../shave/kernel-runner.js';
 import { JOB_BYTES, JOB_WORDS, KERNEL_OK, TENSOR_WORDS, type Split } from './job.js';
-import { elements, roundUp8, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
-import { hwc8, hwc8Bytes, spanOf, type TensorPlace } from './tensor-place.js';
+import { roundUp8, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
+import { hwc8, hwc8Bytes, spanOf, tensorBytes, tensorFromBytes, type TensorPlace } from './tensor-place.js';
 
 /** Splits `units` into at most `shaves` shares, as evenly as possible, the larger ones first. */
 export function shares(units: number, shaves: number): { first: number; count: number }[] {
@@ -40,25 +40,13 @@ export function unitsOf(split: Split, out: Shape): number {
   }
 }
 
-/** Writes a tensor (CHW by value) into its place; lanes and gaps the place has beyond it are zeroed first. */
+/** Writes a tensor (CHW by value) into its place; pad lanes and gaps in its span are zeroed. */
 export function writeTensor(bench: KernelBench, place: TensorPlace, t: Tensor, core = 0): void {
-  const { c, h, w } = place.shape;
-  const span = spanOf(place);
-  const bytes = new Uint8Array(span);
-  const view = new DataView(bytes.buffer);
-  for (let ch = 0; ch < c; ch++)
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) view.setUint16(ch * place.cStride + y * place.yStride + x * place.xStride, t.data[(ch * h + y) * w + x]!, true);
-  bench.write(core, place.address, bytes);
+  bench.write(core, place.address, tensorBytes(place, t));
 }
 
 export function readTensor(bench: KernelBench, place: TensorPlace, core = 0): Tensor {
-  const { c, h, w } = place.shape;
-  const bytes = bench.read(core, place.address, spanOf(place));
-  const view = new DataView(bytes.buffer);
-  const data = new Uint16Array(elements(place.shape));
-  for (let ch = 0; ch < c; ch++)
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data[(ch * h + y) * w + x] = view.getUint16(ch * place.cStride + y * place.yStride + x * place.xStride, true);
-  return { shape: place.shape, data };
+  return tensorFromBytes(place, bench.read(core, place.address, spanOf(place)));
 }
 
 const programs = new Map<string, Program>();

@@ -33,8 +33,9 @@ export const ma2485: ChipModel = {
   ],
   interrupts: [
     { line: 1, source: 'udc', level: 10 },
+    { line: 2, source: 'shave', level: 9 },
   ],
-  shave: { count: 16, controlBase: 0x2060_0000, controlStride: 0x1_0000 },
+  shave: { count: 16, controlBase: 0x2060_0000, controlStride: 0x1_0000, irq: 2 },
   // LEON4-class cores with an FPU; %asr17 (configuration) as read on the LEON OS: 8 windows.
   leon: { cores: ['leon-os', 'leon-rt'], asr17: 0x0000_4587, fpu: true },
   rom: { base: 0x7ff0_0000, size: 64 * KiB },

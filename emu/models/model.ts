@@ -98,6 +98,8 @@ export interface ShaveSpec {
   /** Control block of SHAVE n is at controlBase + n * controlStride. */
   readonly controlBase: number;
   readonly controlStride: number;
+  /** The interrupt line the cluster raises for halted cores that ask for it (CONTROL bit 0). */
+  readonly irq?: number;
 }
 
 export interface ChipModel {

@@ -14,7 +14,7 @@ import { ShaveCores, STATE_BYTES, type RunResult } from './cores.js';
 /** Offsets in a core's control block. Offsets marked "ours" are not public; docs/shave-isa.md. */
 export const SHAVE_REGISTER = {
   RESET: 0x0000, // write 1: the core's power-on state
-  CONTROL: 0x0004,
+  CONTROL: 0x0004, // bit 0 (ours): raise the SHAVE interrupt line while halted (OSR bit 3 or 4 set)
   WINDOW: 0x0010, // A-D at 0x10, 0x14, 0x18, 0x1C: bus address of each 16 MB window
   OCR: 0x1000, // bit 2: stop
   OSR: 0x1004, // bit 3: halted by swih
@@ -23,6 +23,14 @@ export const SHAVE_REGISTER = {
   FAULT_ADDRESS: 0x102c, // ours: the address the exception concerns
   SWIH_CODE: 0x1030, // ours: the operand of the swih that halted the core
   CYCLES: 0x1034, // ours: cycles since the start, low 32 bits
+  // Ours: the counters of the last run (since the start), low 32 bits each, for the runtime's profile.
+  BUNDLES: 0x1038,
+  STALLS: 0x103c,
+  UNIT_OPS: 0x1040, // 8 words, in slot order (PEU, BRU, LSU0, LSU1, IAU, SAU, VAU, CMU)
+  DDR_READ: 0x1060,
+  DDR_WRITE: 0x1064,
+  CMX_READ: 0x1068, // bytes, all slices
+  CMX_WRITE: 0x106c,
   IRF: 0x1180, // 32 x 4 bytes
   SRF: 0x1200, // ours: 32 x 4 bytes
   VRF: 0x1300, // 32 x 16 bytes
@@ -32,6 +40,7 @@ export const OCR_STOP = 1 << 2;
 export const OSR_RUNNING = 1 << 0; // ours
 export const OSR_SWIH = 1 << 3;
 export const OSR_ERROR = 1 << 4; // ours: the exception state
+export const CONTROL_HALT_IRQ = 1 << 0; // ours
 
 /** Virtual time between catch-ups of running cores. */
 export const SLICE_NS = 10_000;
@@ -61,6 +70,8 @@ interface ClusterSnapshot {
   readonly generation: number;
   /** Architectural state of each core that has been used, or null. */
   readonly states: readonly (Uint8Array | null)[];
+  /** Whether the cluster holds its interrupt line high (absent in older traces: low). */
+  readonly irqActive?: boolean;
 }
 
 export class ShaveCluster implements SocDevice {
@@ -70,6 +81,7 @@ export class ShaveCluster implements SocDevice {
   /** Cores whose state may differ from the power-on state, so reset need not clear all. */
   private used = new Set<number>();
   private generation = 0;
+  private irqActive = false;
 
   constructor(
     readonly name: string,
@@ -131,7 +143,7 @@ export class ShaveCluster implements SocDevice {
       case SHAVE_REGISTER.FAULT_ADDRESS: return cores.error(core)?.address ?? 0;
       case SHAVE_REGISTER.SWIH_CODE: return cores.swihCode(core);
       case SHAVE_REGISTER.CYCLES: return cores.cycles(core) % 0x1_0000_0000;
-      default: return 0;
+      default: return this.counterWord(core, register);
     }
   }
 
@@ -156,6 +168,7 @@ export class ShaveCluster implements SocDevice {
         return;
       case SHAVE_REGISTER.CONTROL:
         control.control = value;
+        this.updateIrq();
         return;
       case SHAVE_REGISTER.OCR: {
         const wasStopped = (control.ocr & OCR_STOP) !== 0;
@@ -167,6 +180,7 @@ export class ShaveCluster implements SocDevice {
       }
       case SHAVE_REGISTER.OSR:
         control.sticky &= ~value; // write ones to clear
+        this.updateIrq();
         return;
       case SHAVE_REGISTER.PC:
         // The start address; a running core's PC is its own.
@@ -179,9 +193,36 @@ export class ShaveCluster implements SocDevice {
 
   // ---- running
 
+  /** A counter register's value: the low 32 bits of the core's counter since its start. */
+  private counterWord(core: number, register: number): number {
+    const R = SHAVE_REGISTER;
+    if (register < R.BUNDLES || register > R.CMX_WRITE) return 0;
+    const c = this.cores.counters(core);
+    const low = (n: number) => n % 0x1_0000_0000;
+    if (register >= R.UNIT_OPS && register < R.DDR_READ) return low(Object.values(c.unitOps)[(register - R.UNIT_OPS) / 4]!);
+    switch (register) {
+      case R.BUNDLES: return low(c.bundles);
+      case R.STALLS: return low(c.stalls);
+      case R.DDR_READ: return low(c.ddr.read);
+      case R.DDR_WRITE: return low(c.ddr.written);
+      case R.CMX_READ: return low(c.cmx.reduce((sum, s) => sum + s.read, 0));
+      default: return low(c.cmx.reduce((sum, s) => sum + s.written, 0));
+    }
+  }
+
+  /** The interrupt line is high while a core that asks for it is halted and not acknowledged. */
+  private updateIrq(): void {
+    if (this.spec.irq === undefined) return;
+    const active = this.controls.some((c) => (c.control & CONTROL_HALT_IRQ) !== 0 && (c.sticky & (OSR_SWIH | OSR_ERROR)) !== 0);
+    if (active === this.irqActive) return;
+    this.irqActive = active;
+    this.ctx.irq(this.spec.irq, active);
+  }
+
   private start(core: number): void {
     const control = this.controls[core]!;
     control.sticky = 0;
+    this.updateIrq();
     control.startCycle = this.cycleAt(this.ctx.scheduler.now);
     const pc = this.cores.pc(core);
     this.cores.start(core, pc);
@@ -222,16 +263,19 @@ export class ShaveCluster implements SocDevice {
       this.controls[core]!.sticky |= OSR_SWIH;
       this.controls[core]!.ocr |= OCR_STOP;
       this.ctx.log.append({ kind: 'shave.halt', core, pc, reason: 'swih', code: result.code, cycles: Math.min(this.cores.cycles(core), 0xffffffff) });
+      this.updateIrq();
     } else if (result.kind === 'error') {
       this.controls[core]!.sticky |= OSR_ERROR;
       this.controls[core]!.ocr |= OCR_STOP;
       this.ctx.log.append({ kind: 'shave.error', core, pc, cause: result.cause, addr: result.address });
+      this.updateIrq();
     }
   }
 
   private resetCore(core: number): void {
     this.cores.reset(core);
     this.controls[core] = powerOnControl();
+    this.updateIrq();
   }
 
   /** The cores that have been used: status, PC, cycles and the IRF registers that are not zero. */
@@ -255,11 +299,12 @@ export class ShaveCluster implements SocDevice {
     this.used.clear();
     this.controls = this.freshControls();
     this.generation++;
+    this.irqActive = false; // the chip's reset lowers every line
   }
 
   snapshot(): ClusterSnapshot {
     const states = this.controls.map((_, core) => (this.used.has(core) ? this.cores.saveState(core) : null));
-    return { controls: this.controls.map((c) => ({ ...c })), generation: this.generation, states };
+    return { controls: this.controls.map((c) => ({ ...c })), generation: this.generation, states, irqActive: this.irqActive };
   }
 
   restore(snapshot: unknown): void {
@@ -280,6 +325,7 @@ export class ShaveCluster implements SocDevice {
     this.reset();
     this.controls = s.controls.map((c) => ({ ...c }));
     this.generation = s.generation;
+    this.irqActive = s.irqActive === true;
     s.states.forEach((state, core) => {
       if (!state) return;
       if (state.length !== STATE_BYTES) throw new RangeError(`SHAVE ${core} state is ${state.length} bytes, not ${STATE_BYTES}`);

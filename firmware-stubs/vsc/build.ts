@@ -5,9 +5,10 @@
  * XLink headers) is the third.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { renderAbiHeader, renderKernelTable } from '../../emu/graph/firmware-abi.js';
 import { packageRoot } from '../../emu/package-root.js';
 import { parseObject } from '../../emu/toolchain/elf-object.js';
 import { writeExecutable } from '../../emu/toolchain/elf-writer.js';
@@ -15,7 +16,9 @@ import { parseLayout } from '../../emu/toolchain/layout-file.js';
 import { link } from '../../emu/toolchain/linker.js';
 import { elfToMvcmd } from '../../emu/toolchain/mvcmd-writer.js';
 
-export const SOURCES = ['start.S', 'console.c', 'usb.c', 'xlink.c', 'main.c'];
+export const SOURCES = ['start.S', 'console.c', 'usb.c', 'heap.c', 'xlink.c', 'graph.c', 'mvnc.c', 'main.c'];
+/** Generated at build time from the TypeScript side (emu/graph/firmware-abi.ts), into the build folder. */
+const GENERATED = { 'graph_abi.h': renderAbiHeader, 'shave_kernels.c': renderKernelTable };
 
 export interface VscVariant {
   readonly file: string;
@@ -33,11 +36,13 @@ export const VSC_VARIANTS: readonly VscVariant[] = [
 export function buildVsc(variant: VscVariant): Uint8Array {
   const dir = join(packageRoot(), 'firmware-stubs', 'vsc');
   const out = mkdtempSync(join(tmpdir(), 'vsc-'));
-  const objects = SOURCES.map((source) => {
+  for (const [name, render] of Object.entries(GENERATED)) writeFileSync(join(out, name), render());
+  const objects = [...SOURCES.map((source) => join(dir, source)), join(out, 'shave_kernels.c')].map((path) => {
+    const source = basename(path);
     const object = join(out, `${source}.o`);
     const r = spawnSync(
       'clang-14',
-      ['--target=sparcel-unknown-elf', `-mcpu=${variant.cpu}`, '-O2', '-ffreestanding', '-nostdlib', '-fno-builtin', '-fintegrated-as', '-Wall', '-Werror', ...variant.defines, `-I${join(packageRoot(), 'firmware-stubs', 'common')}`, '-c', join(dir, source), '-o', object],
+      ['--target=sparcel-unknown-elf', `-mcpu=${variant.cpu}`, '-O2', '-ffreestanding', '-nostdlib', '-fno-builtin', '-fintegrated-as', '-Wall', '-Werror', ...variant.defines, `-I${join(packageRoot(), 'firmware-stubs', 'common')}`, `-I${out}`, '-c', path, '-o', object],
       { encoding: 'utf8' },
     );
     if (r.error) throw new Error(`clang-14 is needed to build the firmware (${r.error.message})`);

@@ -8,10 +8,23 @@
 #if defined(MA2450)
 #define CPR_BASE 0x10f00000u
 #define TIM0_BASE 0x10f20000u
+#define SHAVE_BASE 0x20f00000u
+#define SHAVE_COUNT 12u
+#define CMX_END 0x70200000u /* 16 slices of 128 KB */
+#define CLOCK_HZ 600000000u
 #else
 #define CPR_BASE 0x20300000u
 #define TIM0_BASE 0x20320000u
+#define SHAVE_BASE 0x20600000u
+#define SHAVE_COUNT 16u
+#define CMX_END 0x70280000u /* 20 slices of 128 KB */
+#define CLOCK_HZ 700000000u
 #endif
+/* CMX: the firmware (code, data, stack) below 0x70040000 (layout.json), then each SHAVE's
+ * scratch, 128 KB each: what a graph's stages may ask for (its header's cmx word). */
+#define SHAVE_SCRATCH_BASE 0x70040000u
+#define SHAVE_SCRATCH_BYTES 0x20000u
+_Static_assert(SHAVE_SCRATCH_BASE + SHAVE_COUNT * SHAVE_SCRATCH_BYTES <= CMX_END, "SHAVE scratch fits in CMX");
 /* The emulator's own devices (docs/soc-devices.md): the same on both chips. */
 #define UDC_BASE 0x20400000u
 #define ICB_BASE 0x20410000u
@@ -30,6 +43,7 @@
 #define ICB_PENDING REG(ICB_BASE + 0x00)
 #define ICB_MASK REG(ICB_BASE + 0x04)
 #define UDC_INTERRUPT_LINE 1
+#define SHAVE_INTERRUPT_LINE 2
 
 #define UART_TX REG(UART_BASE + 0x00)
 

@@ -1,17 +1,15 @@
 /*
  * The XLink device side (myriad-facts.md section 4), as OpenVINO's host library expects it.
  *
- * Every stream the host writes to echoes its data back, except mvnc's "deviceMonitor", which
- * answers GET_CAPABILITIES and takes WATCHDOG_PING. A stream holds one packet at a time: the
- * host's next payload is NAKed until the previous packet has been echoed and released. The
- * device declares twice the stream's size as the host's buffer for its own writes, so a release
- * the host queued behind a NAKed payload can never hold up the echo that frees the buffer.
+ * A packet the host writes goes to the stream's service (mvnc.c): mvnc's streams are served
+ * there; every other stream echoes its data back. A stream holds one packet at a time: the
+ * host's next payload is NAKed until the service has released the previous one. The device
+ * declares twice the stream's size (or what a service asks for) as the host's buffer for its
+ * own writes, so a release the host queued behind a NAKed payload can never hold up the write
+ * that frees the buffer.
  */
 #include "firmware.h"
 
-#ifndef XLINK_NAME_LEN
-#define XLINK_NAME_LEN 64 /* 84-byte headers (OpenVINO 2019 R2 on); 16 gives NCSDK2's 36 bytes */
-#endif
 
 enum {
   WRITE_REQ, READ_REQ, READ_REL_REQ, CREATE_STREAM_REQ, CLOSE_STREAM_REQ, PING_REQ, RESET_REQ,
@@ -33,15 +31,19 @@ typedef struct {
 } header_t;
 _Static_assert(sizeof(header_t) == 20 + XLINK_NAME_LEN, "XLink header layout");
 
-#define MAX_STREAMS 16
 /* Streams larger than this get sizeTooBig; so do payloads that do not fit their stream. */
 #define MAX_STREAM_SIZE (64u << 20)
-#define HEAP_START 0x80300000u /* above OpenVINO's watchdog flag byte at 0x80200000 */
-#define HEAP_END 0x9ff00000u
+#define MAX_STREAMS 40 /* mvnc: 2 monitors, a graphBuffer per graph, FIFOs, console */
+#define OUT_SLOTS 8 /* device writes a stream may have waiting for credit */
+
+typedef struct {
+  const uint8_t *data;
+  uint32_t length;
+  int release; /* release the host's packet once this is out (an echo) */
+} device_write_t;
 
 typedef struct {
   int used;
-  int monitor;
   int closing;
   char name[XLINK_NAME_LEN];
   uint32_t read_size;   /* the host's declared write size: our receive buffer */
@@ -49,12 +51,14 @@ typedef struct {
   uint32_t capacity;
   uint32_t write_size;  /* the host's buffer for our writes, as we declared it */
   uint32_t remote_fill; /* our bytes the host has not released yet */
-  uint32_t packet;      /* bytes of the packet being echoed, 0 when the buffer is free */
-  int echo_pending;     /* waiting for credit to echo */
+  uint32_t packet;      /* bytes of the host's packet in the buffer, 0 when the buffer is free */
+  int held;             /* a packet is in the buffer (packet may be 0 bytes) */
+  device_write_t out[OUT_SLOTS];
+  unsigned out_head, out_tail; /* out[] waiting for credit or queue room */
+  unsigned in_flight;   /* of those, queued for the wire */
 } stream_t;
 
 static stream_t streams[MAX_STREAMS];
-static uint32_t heap;
 static int32_t next_id = 1;
 
 /* ---- sending: a queue of headers, each with an optional payload */
@@ -63,7 +67,7 @@ typedef struct {
   header_t header;
   const uint8_t *payload;
   uint32_t length;
-  int release_after; /* stream index whose packet is released once the payload is out, or -1 */
+  int stream_after; /* stream whose oldest device write is out once the payload is, or -1 */
   int reset_after;
 } outgoing_t;
 
@@ -75,7 +79,7 @@ static int reset_requested;
 
 static int queue_room(void) { return queue_tail - queue_head < QUEUE; }
 
-static void enqueue(int type, int id, const char *name, uint32_t stream_id, uint32_t size, uint32_t flags, const uint8_t *payload, uint32_t length, int release_after, int reset_after) {
+static void enqueue(int type, int id, const char *name, uint32_t stream_id, uint32_t size, uint32_t flags, const uint8_t *payload, uint32_t length, int stream_after, int reset_after) {
   outgoing_t *o = &queue[queue_tail++ % QUEUE];
   memset(&o->header, 0, sizeof o->header);
   o->header.id = id;
@@ -86,7 +90,7 @@ static void enqueue(int type, int id, const char *name, uint32_t stream_id, uint
   o->header.flags = flags;
   o->payload = payload;
   o->length = length;
-  o->release_after = release_after;
+  o->stream_after = stream_after;
   o->reset_after = reset_after;
 }
 
@@ -103,7 +107,7 @@ static void reset_chip(void) {
   for (;;) idle();
 }
 
-static void echo_done(int index);
+static void write_done(int index);
 
 static void pump_queue(void) {
   if (usb_sending()) return;
@@ -114,139 +118,176 @@ static void pump_queue(void) {
     if (o->length) sending_payload = 1;
     else {
       queue_head++;
+      if (o->stream_after >= 0) write_done(o->stream_after);
       if (o->reset_after) reset_requested = 1;
     }
     return;
   }
   usb_send(o->payload, o->length);
   sending_payload = 0;
-  int release = o->release_after;
+  int after = o->stream_after;
   queue_head++;
-  if (release >= 0) echo_done(release);
+  if (after >= 0) write_done(after);
 }
 
 /* ---- streams */
 
-static int find_stream(const char *name) {
-  for (int i = 0; i < MAX_STREAMS; i++) {
-    if (!streams[i].used) continue;
-    int same = 1;
-    for (int k = 0; k < XLINK_NAME_LEN; k++) {
-      if (streams[i].name[k] != name[k]) { same = 0; break; }
-      if (!name[k]) break;
-    }
-    if (same) return i;
+static int same_name(const char *a, const char *b) {
+  for (int k = 0; k < XLINK_NAME_LEN; k++) {
+    if (a[k] != b[k]) return 0;
+    if (!a[k]) return 1;
   }
+  return 1;
+}
+
+int xlink_find_stream(const char *name) {
+  for (int i = 0; i < MAX_STREAMS; i++) if (streams[i].used && same_name(streams[i].name, name)) return i;
   return -1;
 }
+
+const char *xlink_stream_name(int index) { return streams[index].name; }
 
 static int terminated(const char *name) {
   for (int i = 0; i < XLINK_NAME_LEN; i++) if (!name[i]) return 1;
   return 0;
 }
 
-static uint8_t *allocate(uint32_t size) {
-  uint32_t at = (heap + 63) & ~63u;
-  if (size > HEAP_END - at) return 0;
-  heap = at + size;
-  return (uint8_t *)at;
+/* A stream by name, created if need be; -1 if the table is full. */
+static int stream_named(const char *name) {
+  int i = xlink_find_stream(name);
+  if (i >= 0) return i;
+  for (i = 0; i < MAX_STREAMS && streams[i].used; i++) {}
+  if (i == MAX_STREAMS) return -1;
+  memset(&streams[i], 0, sizeof streams[i]);
+  for (int k = 0; k < XLINK_NAME_LEN && name[k]; k++) streams[i].name[k] = name[k];
+  streams[i].used = 1;
+  return i;
 }
 
-static const char MONITOR[] = "deviceMonitor";
+/* Our side of a stream: the host's buffer for what we write. Announced once it grows. */
+static void declare_write_size(int i, uint32_t size) {
+  stream_t *s = &streams[i];
+  if (size <= s->write_size) return;
+  s->write_size = size;
+  enqueue(CREATE_STREAM_REQ, next_id++, s->name, (uint32_t)i, s->write_size, 0, 0, 0, -1, 0);
+}
+
+int xlink_open_stream(const char *name, uint32_t write_size) {
+  int i = stream_named(name);
+  if (i < 0 || !queue_room()) return -1;
+  streams[i].closing = 0;
+  declare_write_size(i, (write_size + 63) & ~63u);
+  return i;
+}
 
 static void create_stream(const header_t *h) {
   if (!terminated(h->name) || !h->name[0]) return reply(h, CREATE_STREAM_RESP, 0, F_NACK);
   uint32_t size = (h->size + 63) & ~63u;
   if (size == 0 || size > MAX_STREAM_SIZE) return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
-  int i = find_stream(h->name);
-  if (i < 0) {
-    for (i = 0; i < MAX_STREAMS && streams[i].used; i++) {}
-    if (i == MAX_STREAMS) return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
-    memset(&streams[i], 0, sizeof streams[i]);
-    memcpy(streams[i].name, h->name, XLINK_NAME_LEN);
-  }
+  int i = stream_named(h->name);
+  if (i < 0) return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
   stream_t *s = &streams[i];
-  if (s->capacity < size) {
-    uint8_t *buffer = allocate(size);
-    if (!buffer) return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
+  if (s->capacity < size && !s->held) {
+    uint8_t *buffer = heap_alloc(size);
+    if (!buffer) {
+      if (!s->capacity && !s->write_size) s->used = 0;
+      return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
+    }
+    heap_free(s->buffer);
     s->buffer = buffer;
     s->capacity = size;
   }
-  s->used = 1;
   s->closing = 0;
-  s->read_size = size;
-  s->write_size = 2 * size;
-  int monitor = 1;
-  for (int k = 0; k < (int)sizeof MONITOR; k++) if (h->name[k] != MONITOR[k]) monitor = 0;
-  s->monitor = monitor;
+  s->read_size = size <= s->capacity ? size : s->capacity;
   reply(h, CREATE_STREAM_RESP, (uint32_t)i, F_ACK);
-  /* Our side of the stream, for what we write back. */
-  enqueue(CREATE_STREAM_REQ, next_id++, h->name, (uint32_t)i, s->write_size, 0, 0, 0, -1, 0);
-}
-
-/* ---- the packet a host write brought */
-
-typedef struct {
-  uint32_t max_graphs, max_fifos, max_memory, max_executors;
-  uint32_t fw_version[4];
-  uint32_t mv_tensor_version[2];
-} capabilities_t;
-_Static_assert(sizeof(capabilities_t) == 40, "mvnc GET_CAPABILITIES reply");
-static capabilities_t capabilities = {10, 20, 256u << 20, 1, {2, 0, 0, 0}, {1, 0}};
-#define WATCHDOG_SECONDS 2u
-
-static uint32_t watchdog_ticks(void) {
-#if defined(MA2450)
-  return WATCHDOG_SECONDS * 600000000u;
-#else
-  return WATCHDOG_SECONDS * 700000000u;
-#endif
-}
-
-void xlink_watchdog_arm(void) {
-  TIM0_SAFE_KEY = SAFE_KEY;
-  TIM0_WATCHDOG_COUNT = watchdog_ticks();
-  TIM0_SAFE_KEY = SAFE_KEY;
-  TIM0_WATCHDOG_ENABLE = 1;
+  declare_write_size(i, 2 * size);
 }
 
 static void send_release(int index, uint32_t size) {
   enqueue(READ_REL_REQ, next_id++, streams[index].name, (uint32_t)index, size, 0, 0, 0, -1, 0);
 }
 
-static void try_echo(int index) {
+/* Puts a stream's waiting writes on the wire as far as the host's credit goes. */
+static void try_send(int index) {
   stream_t *s = &streams[index];
-  if (!s->echo_pending || !queue_room()) return;
-  if (s->remote_fill + s->packet > s->write_size) return; /* wait for the host to release */
-  s->echo_pending = 0;
-  s->remote_fill += s->packet;
-  enqueue(WRITE_REQ, next_id++, s->name, (uint32_t)index, s->packet, 0, s->buffer, s->packet, index, 0);
+  while (s->out_head + s->in_flight != s->out_tail && queue_room()) {
+    device_write_t *w = &s->out[(s->out_head + s->in_flight) % OUT_SLOTS];
+    if (s->remote_fill + w->length > s->write_size) return; /* wait for the host to release */
+    s->remote_fill += w->length;
+    s->in_flight++;
+    enqueue(WRITE_REQ, next_id++, s->name, (uint32_t)index, w->length, 0, w->data, w->length, index, 0);
+  }
 }
+
+int xlink_write(int index, const void *data, uint32_t length) {
+  stream_t *s = &streams[index];
+  if (s->out_tail - s->out_head == OUT_SLOTS) return 0;
+  if (length > s->write_size) declare_write_size(index, (length + 63) & ~63u);
+  device_write_t *w = &s->out[s->out_tail++ % OUT_SLOTS];
+  w->data = data;
+  w->length = length;
+  w->release = 0;
+  try_send(index);
+  return 1;
+}
+
+int xlink_write_pending(int index) { return streams[index].out_tail != streams[index].out_head; }
+int xlink_write_room(int index) { return OUT_SLOTS - (int)(streams[index].out_tail - streams[index].out_head); }
+
+const uint8_t *xlink_packet(int index, uint32_t *size) {
+  if (!streams[index].held) return 0;
+  *size = streams[index].packet;
+  return streams[index].buffer;
+}
+
+void xlink_release(int index) {
+  stream_t *s = &streams[index];
+  if (!s->held) return;
+  send_release(index, s->packet);
+  s->packet = 0;
+  s->held = 0;
+  if (s->closing && !xlink_write_pending(index)) {
+    heap_free(s->buffer);
+    s->used = 0;
+  }
+}
+
+uint8_t *xlink_take_buffer(int index) {
+  stream_t *s = &streams[index];
+  uint8_t *buffer = s->buffer;
+  s->buffer = 0;
+  s->capacity = 0;
+  xlink_release(index);
+  return buffer;
+}
+
+/* A write's payload is out. */
+static void write_done(int index) {
+  stream_t *s = &streams[index];
+  device_write_t *w = &s->out[s->out_head++ % OUT_SLOTS];
+  s->in_flight--;
+  if (w->release) xlink_release(index);
+  try_send(index);
+  if (s->closing && !s->held && !xlink_write_pending(index)) {
+    heap_free(s->buffer);
+    s->used = 0;
+  }
+}
+
+/* ---- the packet a host write brought */
 
 static void packet(int index, uint32_t size) {
   stream_t *s = &streams[index];
-  if (s->monitor) {
-    uint32_t type = size >= 8 ? ((uint32_t *)s->buffer)[0] : ~0u;
-    if (type == 1 && s->remote_fill + sizeof capabilities <= s->write_size) { /* GET_CAPABILITIES */
-      s->remote_fill += sizeof capabilities;
-      enqueue(WRITE_REQ, next_id++, s->name, (uint32_t)index, sizeof capabilities, 0, (const uint8_t *)&capabilities, sizeof capabilities, -1, 0);
-    } else if (type == 4 && WATCHDOG_FLAG) { /* WATCHDOG_PING */
-      xlink_watchdog_arm();
-    }
-    send_release(index, size);
-    return;
-  }
   s->packet = size;
-  s->echo_pending = 1;
-  try_echo(index);
-}
-
-/* The echo's payload is out: release the host's packet and free the buffer. */
-static void echo_done(int index) {
-  stream_t *s = &streams[index];
-  send_release(index, s->packet);
-  s->packet = 0;
-  if (s->closing) s->used = 0;
+  s->held = 1;
+  if (service_packet(index, s->name, s->buffer, size)) return;
+  /* Not a service's: echo it, and release it once the echo is out. */
+  if (s->out_tail - s->out_head == OUT_SLOTS) return xlink_release(index);
+  device_write_t *w = &s->out[s->out_tail++ % OUT_SLOTS];
+  w->data = s->buffer;
+  w->length = size;
+  w->release = 1;
+  try_send(index);
 }
 
 /* ---- receiving */
@@ -271,7 +312,20 @@ static void arm(void) {
   armed = 1;
 }
 
+static void discard(const header_t *h, uint32_t flags) {
+  rx_nack_flags = flags;
+  rx_left = h->size;
+  rx_state = h->size ? RX_DISCARD : RX_HEADER;
+  if (!h->size) reply(h, WRITE_RESP, h->stream_id, flags);
+}
+
 static void start_payload(void) {
+  stream_t *s = &streams[rx_stream];
+  if (!s->buffer) { /* a service took the last one */
+    s->buffer = heap_alloc(s->read_size);
+    if (!s->buffer) return discard(&rx, F_NACK | F_SIZE_TOO_BIG);
+    s->capacity = s->read_size;
+  }
   rx_got = 0;
   rx_state = RX_PAYLOAD;
   if (rx.size == 0) {
@@ -296,14 +350,10 @@ static void header(void) {
       else if (h->size > streams[h->stream_id].read_size) flags = F_NACK | F_SIZE_TOO_BIG;
       if (flags) {
         if (h->size > MAX_STREAM_SIZE) return reply(h, WRITE_RESP, h->stream_id, flags); /* no payload will be read */
-        rx_nack_flags = flags;
-        rx_left = h->size;
-        rx_state = h->size ? RX_DISCARD : RX_HEADER;
-        if (!h->size) reply(h, WRITE_RESP, h->stream_id, flags);
-        return;
+        return discard(h, flags);
       }
       rx_stream = (int)h->stream_id;
-      if (streams[rx_stream].packet) rx_state = RX_WAIT_BUFFER;
+      if (streams[rx_stream].held) rx_state = RX_WAIT_BUFFER;
       else start_payload();
       return;
     }
@@ -312,7 +362,7 @@ static void header(void) {
         stream_t *s = &streams[h->stream_id];
         s->remote_fill -= h->size < s->remote_fill ? h->size : s->remote_fill;
         reply(h, READ_REL_RESP, h->stream_id, F_ACK);
-        try_echo((int)h->stream_id);
+        try_send((int)h->stream_id);
       } else {
         reply(h, READ_REL_RESP, h->stream_id, F_NACK | F_NO_SUCH_STREAM);
       }
@@ -321,10 +371,11 @@ static void header(void) {
     case CLOSE_STREAM_REQ: {
       if (h->stream_id >= MAX_STREAMS || !streams[h->stream_id].used) return reply(h, CLOSE_STREAM_RESP, h->stream_id, F_NACK | F_NO_SUCH_STREAM);
       stream_t *s = &streams[h->stream_id];
-      if (s->packet) {
+      if (s->held || xlink_write_pending((int)h->stream_id)) {
         s->closing = 1; /* data still queued here: nack now, close once it is gone */
         return reply(h, CLOSE_STREAM_RESP, h->stream_id, F_NACK);
       }
+      heap_free(s->buffer);
       s->used = 0;
       return reply(h, CLOSE_STREAM_RESP, h->stream_id, F_ACK);
     }
@@ -366,7 +417,8 @@ static void received(uint32_t count, int ended) {
 
 void xlink_reset_state(void) {
   memset(streams, 0, sizeof streams);
-  heap = HEAP_START;
+  heap_reset();
+  service_reset();
   queue_head = queue_tail = 0;
   sending_payload = 0;
   rx_state = RX_HEADER;
@@ -381,8 +433,8 @@ void xlink_poll(void) {
       armed = 0;
       received((uint32_t)count, ended);
     }
-    if (rx_state == RX_WAIT_BUFFER && !streams[rx_stream].packet) start_payload();
-    for (int i = 0; i < MAX_STREAMS; i++) if (streams[i].echo_pending) try_echo(i);
+    if (rx_state == RX_WAIT_BUFFER && !streams[rx_stream].held) start_payload();
+    for (int i = 0; i < MAX_STREAMS; i++) if (streams[i].used && xlink_write_pending(i)) try_send(i);
     /* Keep headers flowing only while there is room to answer them. */
     if (queue_tail - queue_head < QUEUE - 2) arm();
     pump_queue();
