@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../emu/package-root.js';
 import { buildIdleLoopImage } from './idle-loop/image.js';
 import { buildVsc, VSC_VARIANTS } from './vsc/build.js';
+import { SAMPLE_GRAPHS } from './graphs/samples.js';
 
 /** The folder with the committed images and their sources. */
 export function stubsDir(): string {
@@ -17,6 +18,7 @@ export function stubsDir(): string {
 /** Images built by TypeScript alone. */
 export const images: Record<string, () => Uint8Array> = {
   'idle-loop/idle-loop.mvcmd': buildIdleLoopImage,
+  ...SAMPLE_GRAPHS,
 };
 
 /** Images that need clang-14 to build. */

@@ -20,6 +20,7 @@ import { ProgressBar } from './progress.js';
 import { EXIT, InputError, readInput, UsageError } from './errors.js';
 import { SERVE_HELP, serveCommand } from './serve-command.js';
 import { SHAVE_HELP, shaveCommand } from './shave-command.js';
+import { INFER_HELP, inferCommand } from './infer-command.js';
 import { exportCommand, logCommand, replayCommand, seekCommand, statCommand, trimCommand } from './trace-commands.js';
 import { ObjectError, parseObject } from '../toolchain/elf-object.js';
 import { LayoutError, parseLayout } from '../toolchain/layout-file.js';
@@ -38,6 +39,7 @@ Commands:
   record <trace> <image>  boot (and optionally talk XLink) while recording a trace
   serve --usbredir PORT   export emulated sticks to real hosts (usbredir, USB/IP)
   shave asm|disasm|run    the SHAVE assembler, disassembler and one-kernel runner
+  infer <graph>           run a graph on an emulated stick through mvnc, with a profile
   replay <trace>          re-execute a recorded trace and check every event
   log <trace>             the events of a trace, in words, filtered
   stat <trace>            counts, bytes per endpoint, time per phase
@@ -128,6 +130,7 @@ Re-executes the trace and writes a new one that begins with a snapshot at the fi
 after event N and ends before the first input after event M; it replays on its own.`,
   serve: SERVE_HELP,
   shave: SHAVE_HELP,
+  infer: INFER_HELP,
   export: `Usage: myriad-emu export --pcap <trace> -o <out.pcap>
 
 Writes the USB traffic as a pcap file with link type 220 (Linux usbmon, 64-byte header), as
@@ -181,6 +184,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await serveCommand(rest, print);
       case 'shave':
         return shaveCommand(rest, print);
+      case 'infer':
+        return await inferCommand(rest, print);
       default:
         throw new UsageError(`unknown command '${command}'`);
     }

@@ -51,6 +51,18 @@ export interface TensorDescriptor {
   readonly channelsStride?: number;
 }
 
+/** One stage's cost on the last run: the longest share's cycles, the rest summed over its SHAVEs. */
+export interface StageProfile {
+  readonly cycles: number;
+  readonly shaves: number;
+  readonly bundles: number;
+  readonly stalls: number;
+  readonly ddrBytes: number;
+  readonly cmxBytes: number;
+  /** Operations per unit in slot order: PEU, BRU, LSU0, LSU1, IAU, SAU, VAU, CMU. */
+  readonly unitOps: readonly number[];
+}
+
 export interface Capabilities {
   readonly maxGraphs: number;
   readonly maxFifos: number;
@@ -62,7 +74,11 @@ export interface Capabilities {
 
 const OV = { ALLOCATE: 0, DEALLOCATE: 1, TRIGGER: 2, VERIFY: 3, ALLOCATION_VERIFY: 4, BUFFER_ALLOCATE: 5, BUFFER_DEALLOCATE: 6, GET_TIMING: 7, GET_DEBUG: 8 } as const;
 const OV_DEVICE = { THERMAL: 0, CAPABILITIES: 1, USED_MEMORY: 2, WATCHDOG_PING: 4, SET_POWER_CONFIG: 6, ENABLE_ASYNC_DMA: 8 } as const;
-const NC2 = { GRAPH_CMD: 0, BUFFER_CMD: 1, GET_CLASS0: 2 } as const;
+const NC2 = { GRAPH_CMD: 0, BUFFER_CMD: 1, GET_CLASS0: 2, SET_CLASS0: 6 } as const;
+/** The firmware's own commands (mvnc.c): a stage profile, and turning it on. */
+const OURS = { PROFILE: 100, SET_PROFILING: 101 } as const;
+/** stage_profile_t in firmware-stubs/vsc/graph.h: 14 words. */
+const STAGE_PROFILE_BYTES = 56;
 const NC2_DEVICE = { THERMAL: 1, CAPABILITIES: 2, USED_MEMORY: 3 } as const;
 /** The header bytes OpenVINO's VERIFY sends: ElfN_Ehdr (52) + mv_blob_header (80). */
 const VERIFY_HEADER_BYTES = 132;
@@ -274,6 +290,20 @@ export class MvncDevice {
     return this.ncsdk2 ? new Words(76).u32(0, NC2.BUFFER_CMD).u32(4, 1).u32(24, id).bytes : new Words(8).u32(0, OV.BUFFER_DEALLOCATE).u32(4, id).bytes;
   }
 
+  /**
+   * Ours, beyond mvnc: whether the firmware reads the SHAVEs' detailed counters after every
+   * stage (off by default: the reads are bus traffic a real host never asked for).
+   */
+  async setProfiling(on: boolean): Promise<void> {
+    const bytes = this.ncsdk2 ? new Words(76).u32(0, NC2.SET_CLASS0).u32(4, OURS.SET_PROFILING).u32(8, on ? 1 : 0).bytes : new Words(8).u32(0, OURS.SET_PROFILING).u32(4, on ? 1 : 0).bytes;
+    const status = await this.command(bytes);
+    if (status !== 0) throw new MvncError(NcStatus.ERROR, `SET_PROFILING: status ${status}`, status);
+  }
+
+  profileCommand(id: number): Uint8Array {
+    return this.ncsdk2 ? new Words(76).u32(0, NC2.GET_CLASS0).u32(4, OURS.PROFILE).u32(8, id).bytes : new Words(8).u32(0, OURS.PROFILE).u32(4, id).bytes;
+  }
+
   timingCommand(id: number): Uint8Array {
     return this.ncsdk2 ? new Words(76).u32(0, NC2.GET_CLASS0).u32(4, 0).u32(8, id).bytes : new Words(8).u32(0, OV.GET_TIMING).u32(4, id).bytes;
   }
@@ -317,6 +347,20 @@ export class MvncGraph {
     const status = await this.device.status();
     if (status !== 0) throw new MvncError(NcStatus.ERROR, `timing: status ${status}`, status);
     return new Float32Array(r.slice().buffer);
+  }
+
+  /** What each stage cost on the last inference (ours; the counters are read only while profiling is on). */
+  async profile(): Promise<StageProfile[]> {
+    const x = this.device.xlink;
+    await x.write(this.device.graphMonitor, this.device.profileCommand(this.id));
+    const r = await x.read(this.device.graphMonitor);
+    if (r.length !== STAGE_PROFILE_BYTES * this.stages) throw new MvncError(NcStatus.ERROR, `a profile of ${r.length} bytes, not ${STAGE_PROFILE_BYTES * this.stages}`);
+    const status = await this.device.status();
+    if (status !== 0) throw new MvncError(NcStatus.ERROR, `profile: status ${status}`, status);
+    return Array.from({ length: this.stages }, (_, i) => {
+      const w = (k: number) => u32At(r, STAGE_PROFILE_BYTES * i + 4 * k);
+      return { cycles: w(0), shaves: w(1), bundles: w(2), stalls: w(3), ddrBytes: w(4), cmxBytes: w(5), unitOps: Array.from({ length: 8 }, (_, u) => w(6 + u)) };
+    });
   }
 
   debugInfo(): Promise<string> {

@@ -389,8 +389,14 @@ static int graph_deallocate(int monitor, uint32_t id) {
   return 1;
 }
 
+/* Ours, beyond mvnc: what each stage cost on the last run (graph.h stage_profile_t), and whether
+ * the runtime reads the detailed counters at all (they cost bus reads, so they are off until a
+ * host asks). Real hosts never send these. */
+#define PROFILE_COMMAND 100u
+#define SET_PROFILING_COMMAND 101u
+
 static void graph_query(int monitor, uint32_t id, int what) {
-  enum { TIMING, DEBUG, STATE };
+  enum { TIMING, DEBUG, STATE, PROFILE = PROFILE_COMMAND };
   graph_slot_t *g = graph_by_id(id);
   static uint32_t state;
   if (!g) return reply_status(monitor, MVNCI_INVALID_HANDLE);
@@ -401,6 +407,10 @@ static void graph_query(int monitor, uint32_t id, int what) {
       break;
     case DEBUG:
       xlink_write(monitor, g->debug, DEBUG_BYTES);
+      break;
+    case PROFILE:
+      if (g->state != SLOT_READY) return reply_status(monitor, MVNCI_INVALID_HANDLE);
+      xlink_write(monitor, g->graph.profile, g->graph.stage_count * sizeof(stage_profile_t));
       break;
     default:
       state = g->queued ? 1 : 0;
@@ -414,7 +424,7 @@ static void graph_query(int monitor, uint32_t id, int what) {
 static int graph_command(int monitor, const uint8_t *c, uint32_t size) {
   if (xlink_write_room(monitor) < 2) return 0;
 #if NCSDK2
-  enum { GRAPH_CMD = 0, BUFFER_CMD = 1, GET_CLASS0 = 2 };
+  enum { GRAPH_CMD = 0, BUFFER_CMD = 1, GET_CLASS0 = 2, SET_CLASS0 = 6 };
   if (size < 76) return reply_status(monitor, MVNCI_NULL_PARAM), 1;
   uint32_t type = rd32(c + 4);
   switch (rd32(c)) {
@@ -433,8 +443,12 @@ static int graph_command(int monitor, const uint8_t *c, uint32_t size) {
       if (type == 1) return fifo_deallocate(monitor, rd32(c + 24));
       break;
     case GET_CLASS0:
-      if (type <= 2) return graph_query(monitor, rd32(c + 8), (int)type), 1;
+      if (type <= 2 || type == PROFILE_COMMAND) return graph_query(monitor, rd32(c + 8), (int)type), 1;
       break;
+    case SET_CLASS0:
+      if (type != SET_PROFILING_COMMAND) break;
+      runtime_profiling(rd32(c + 8) != 0);
+      return reply_status(monitor, MVNCI_SUCCESS), 1;
   }
   reply_status(monitor, MVNCI_NOT_IMPLEMENTED);
   return 1;
@@ -464,6 +478,10 @@ static int graph_command(int monitor, const uint8_t *c, uint32_t size) {
     case BUFFER_DEALLOCATE: return fifo_deallocate(monitor, id);
     case GET_TIMING: return graph_query(monitor, id, 0), 1;
     case GET_DEBUG: return graph_query(monitor, id, 1), 1;
+    case PROFILE_COMMAND: return graph_query(monitor, id, PROFILE_COMMAND), 1;
+    case SET_PROFILING_COMMAND:
+      runtime_profiling(id != 0);
+      return reply_status(monitor, MVNCI_SUCCESS), 1;
   }
   reply_status(monitor, MVNCI_NOT_IMPLEMENTED);
   return 1;
