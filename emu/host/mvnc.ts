@@ -379,7 +379,8 @@ export class MvncFifo {
   constructor(
     readonly device: MvncDevice,
     readonly id: number,
-    private readonly stream: number,
+    /** Its XLink stream (FIFO<id>). */
+    readonly stream: number,
     readonly direction: 'host-write' | 'host-read',
     readonly descriptor: TensorDescriptor,
   ) {}

@@ -50,6 +50,7 @@ enum {
   GRAPH_UNSUPPORTED,   /* a stage type this firmware has no kernel for, or too many SHAVEs */
   GRAPH_NO_MEMORY,
   GRAPH_KERNEL_FAILED, /* a SHAVE stopped with an exception or an error code */
+  GRAPH_BAD_INPUT,     /* an input element of another size than the graph's input */
 };
 
 /* Checks the first 132 bytes (what mvnc's VERIFY sends). */

@@ -16,6 +16,7 @@ int main(void) {
     if (usb_poll_bus_reset()) xlink_reset_state();
     xlink_poll();
     service_poll();
+    xlink_poll(); /* what the services queued goes out before we sleep: nothing else would wake us */
     idle();
   }
 }

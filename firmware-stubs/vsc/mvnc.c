@@ -147,6 +147,7 @@ static const char *why(int graph_status) {
     case GRAPH_BAD_LAYOUT: return "graph layout: an offset or size outside the file ";
     case GRAPH_UNSUPPORTED: return "graph: a stage type or shape this firmware cannot run ";
     case GRAPH_NO_MEMORY: return "out of memory for the graph ";
+    case GRAPH_BAD_INPUT: return "an input element of another size than the graph's input, bytes ";
     default: return "a SHAVE kernel failed in stage ";
   }
 }
@@ -330,6 +331,12 @@ static int32_t trigger(uint32_t id, uint32_t in_id, uint32_t out_id) {
   if (queue_tail - queue_head == QUEUE_LENGTH) return MVNCI_OUT_OF_RESOURCES;
   if (in->element_size != graph_input_size(&g->graph) || out->element_size < graph_output_size(&g->graph)) return MVNCI_UNSUPPORTED_NETWORK_ELEMENT;
   if (g->graph.header[GH_BSS_SIZE] && !g->graph.bss) return MVNCI_OUT_OF_MEMORY;
+  uint32_t size;
+  if (in->stream >= 0 && xlink_packet(in->stream, &size) && size != in->element_size && !in->queued) {
+    text(g->debug, why(GRAPH_BAD_INPUT), size);
+    xlink_release(in->stream); /* dropped: no inference will take it */
+    return MVNCI_UNSUPPORTED_NETWORK_ELEMENT;
+  }
   queue[queue_tail++ % QUEUE_LENGTH] = (inference_t){g, in, out};
   g->queued++;
   in->queued++;
@@ -505,7 +512,8 @@ static int fifo_packet(int stream, const char *name, const uint8_t *data, uint32
 static void finish(int status) {
   inference_t *r = running;
   graph_slot_t *g = r->graph;
-  uint32_t size;
+  uint32_t size = 0;
+  xlink_packet(r->in->stream, &size);
   float per_ms = 1000.0f / (float)CLOCK_HZ;
   for (uint32_t i = 0; i < g->graph.stage_count; i++) g->timings[i] = (float)g->graph.profile[i].cycles * per_ms;
 #if !NCSDK2
@@ -515,8 +523,8 @@ static void finish(int status) {
   g->timings[g->graph.stage_count] = total > stages_ms ? total - stages_ms : 0; /* the runtime's own time */
   g->timings[g->graph.stage_count + 1] = total;
 #endif
-  if (status) text(g->debug, why(status), g->graph.last_error);
-  xlink_packet(r->in->stream, &size);
+  if (status == GRAPH_BAD_INPUT) text(g->debug, why(status), size);
+  else if (status) text(g->debug, why(status), g->graph.last_error);
   xlink_release(r->in->stream);
   xlink_write(r->out->stream, r->out->element, graph_output_size(&g->graph));
   g->queued--;
@@ -535,7 +543,7 @@ static void start_next(void) {
   queue_head++;
   running = r;
   r->graph->started_low = TIM0_FREE_LOW;
-  if (size != r->in->element_size) return finish(GRAPH_BAD_LAYOUT); /* the host sent an element of the wrong size */
+  if (size != r->in->element_size) return finish(GRAPH_BAD_INPUT);
   if (!runtime_start(&r->graph->graph, input, r->out->element)) finish(GRAPH_NO_MEMORY);
 }
 

@@ -19,6 +19,7 @@ import { relu } from '../../emu/graph/layers/relu.js';
 import type { Shape, Tensor } from '../../emu/graph/layers/layer.js';
 import { hwc8, tensorBytes, tensorFromBytes } from '../../emu/graph/tensor-place.js';
 import { xorshift32 } from '../support/random.js';
+import { withWatchdogFlag } from '../support/watchdog-flag.js';
 
 const image = (name: string) => readFileSync(new URL(`../../firmware-stubs/vsc/${name}`, import.meta.url));
 const IMAGES = { ma2450: image('vsc-ma2450.mvcmd'), ma2485: image('vsc-ma2485.mvcmd'), ncsdk2: image('vsc-ma2485-ncsdk2.mvcmd') };
@@ -31,18 +32,27 @@ afterEach(() => {
   }
 });
 
-async function open(model: 'ma2450' | 'ma2485' = 'ma2485', flavour: MvncFlavour = 'openvino') {
+async function open(model: 'ma2450' | 'ma2485' = 'ma2485', flavour: MvncFlavour = 'openvino', image?: Uint8Array) {
   const hub = new Hub();
   const port = hub.plug({ model, record: true });
   sessions.push({ model, events: () => port.recorder!.events });
   await hub.sleep(300);
   const [rom] = await hub.usb.getDevices();
-  const stream = flavour === 'ncsdk2' ? IMAGES.ncsdk2 : IMAGES[model];
+  const stream = image ?? (flavour === 'ncsdk2' ? IMAGES.ncsdk2 : IMAGES[model]);
   const booted = await bootDevice(hub.usb, rom!, stream, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
   const device = booted.reattached as EmulatedUSBDevice;
   const xlink = await XLinkClient.connect(device, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p), nameLength: flavour === 'ncsdk2' ? 16 : 64, timeoutMs: 5000 });
   const mvnc = await MvncDevice.open(xlink, { flavour });
-  return { hub, port, xlink, mvnc };
+  return { hub, port, xlink, mvnc, device };
+}
+
+/** A graph that keeps the SHAVEs busy for a while: `stages` ReLUs on a 64 x 56 x 56 tensor. */
+function longGraph(stages: number) {
+  const b = new GraphBuilder({ shaves: 16 });
+  let t = b.input('data', { c: 64, h: 56, w: 56 });
+  for (let i = 0; i < stages; i++) t = b.stage(relu, { slope: 0 }, [t]);
+  b.output('out', t);
+  return writeGraph(b.build());
 }
 
 const rand = xorshift32(4242);
@@ -159,5 +169,72 @@ describe('mvnc on the open firmware', () => {
     const t = randomTensor({ c: 8, h: 2, w: 2 });
     const result = await graph.infer(input, output, tensorBytes(hwc8(t.shape, 0), t));
     expect(tensorFromBytes(hwc8(t.shape, 0), result).data).toEqual(reference(t).data);
+  });
+
+  it('an element of the wrong size sent raw: TRIGGER refuses it, GET_DEBUG says so, and the next inference runs', async () => {
+    const { mvnc, xlink } = await open();
+    const shape = { c: 8, h: 2, w: 2 };
+    const graph = await mvnc.allocateGraph(reluGraph(shape, 4));
+    const input = await mvnc.createFifo('host-write', graph.input, 2);
+    const output = await mvnc.createFifo('host-read', graph.output, 2);
+    await xlink.write(input.stream, new Uint8Array(10));
+    expect(await mvnc.command(mvnc.graphCommand('trigger', graph.id, input.id, output.id))).toBe(DeviceStatus.UNSUPPORTED_NETWORK_ELEMENT);
+    expect(await graph.debugInfo()).toMatch(/input element of another size .* 0000000a/);
+    const t = randomTensor(shape);
+    expect(tensorFromBytes(hwc8(shape, 0), await graph.infer(input, output, tensorBytes(hwc8(shape, 0), t))).data).toEqual(reference(t).data);
+  });
+
+  it('intermediate tensors that do not fit: ALLOCATION_VERIFY says out of memory (NC_OUT_OF_MEMORY)', async () => {
+    const { mvnc } = await open();
+    const b = new GraphBuilder({ shaves: 16 });
+    let t = b.input('data', { c: 8, h: 4096, w: 4096 }); // 256 MiB a tensor
+    for (let i = 0; i < 3; i++) t = b.stage(relu, { slope: 0 }, [t]);
+    b.output('out', t);
+    await expect(mvnc.allocateGraph(writeGraph(b.build()))).rejects.toMatchObject({ status: NcStatus.OUT_OF_MEMORY, deviceStatus: DeviceStatus.OUT_OF_MEMORY });
+    const graph = await mvnc.allocateGraph(reluGraph({ c: 8, h: 2, w: 2 }, 2)); // and the heap is not lost
+    expect(graph.stages).toBe(2);
+  });
+
+  it('RESET in the middle of an inference: the stick comes back as the ROM, boots again and infers', async () => {
+    const { mvnc, hub, xlink, port } = await open();
+    const graph = await mvnc.allocateGraph(longGraph(8));
+    const input = await mvnc.createFifo('host-write', graph.input, 2);
+    const output = await mvnc.createFifo('host-read', graph.output, 2);
+    await input.write(new Uint8Array(graph.input.totalSize));
+    await graph.queueInference(input, output);
+    await xlink.reset(hub.usb); // the SHAVEs are still at it
+    expect((await hub.usb.getDevices()).map((d) => d.productId)).toEqual([0x2485]);
+    const events = port.recorder!.events;
+    const resetAt = events.findIndex((e) => e.kind === 'machine.reset');
+    const started = events.slice(0, resetAt).filter((e) => e.kind === 'shave.start').length;
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(8 * 16); // the reset came before the last stage
+    const [rom] = await hub.usb.getDevices();
+    const again = await bootDevice(hub.usb, rom!, IMAGES.ma2485, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
+    const client = await XLinkClient.connect(again.reattached as EmulatedUSBDevice, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p) });
+    const fresh = await MvncDevice.open(client);
+    const shape = { c: 8, h: 2, w: 2 };
+    const g = await fresh.allocateGraph(reluGraph(shape, 4));
+    const t = randomTensor(shape);
+    const [i2, o2] = [await fresh.createFifo('host-write', g.input, 2), await fresh.createFifo('host-read', g.output, 2)];
+    expect(tensorFromBytes(hwc8(shape, 0), await g.infer(i2, o2, tensorBytes(hwc8(shape, 0), t))).data).toEqual(reference(t).data);
+  });
+
+  it('a host that stops pinging during inferences: the watchdog resets the stick; pinging keeps it', async () => {
+    const { mvnc, hub } = await open('ma2485', 'openvino', withWatchdogFlag(IMAGES.ma2485));
+    const graph = await mvnc.allocateGraph(longGraph(2));
+    const input = await mvnc.createFifo('host-write', graph.input, 2);
+    const output = await mvnc.createFifo('host-read', graph.output, 2);
+    const element = new Uint8Array(graph.input.totalSize);
+    for (let i = 0; i < 6; i++) {
+      await mvnc.watchdogPing();
+      await graph.infer(input, output, element);
+      await hub.sleep(500);
+    }
+    expect((await hub.usb.getDevices()).map((d) => d.productId)).toEqual([0xf63b]); // 3 s, pinged
+    await input.write(element);
+    await graph.queueInference(input, output);
+    await hub.sleep(2500); // no pings
+    expect((await hub.usb.getDevices()).map((d) => d.productId)).toEqual([0x2485]);
   });
 });

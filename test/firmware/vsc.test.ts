@@ -6,18 +6,11 @@ import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { XLinkClient, XLinkError, XLinkFlag, XLinkType } from '../../emu/host/xlink.js';
 import { replay } from '../../emu/machine/replay.js';
 import { ma2450, ma2485 } from '../../emu/models/index.js';
-import { encodeMvcmd, type MvcmdRecord } from '../../emu/rom/mvcmd.js';
+import { withWatchdogFlag } from '../support/watchdog-flag.js';
 
 const image = (name: string) => readFileSync(new URL(`../../firmware-stubs/vsc/${name}`, import.meta.url));
 const VSC = { ma2450: image('vsc-ma2450.mvcmd'), ma2485: image('vsc-ma2485.mvcmd'), ncsdk2: image('vsc-ma2485-ncsdk2.mvcmd') };
 
-/** OpenVINO patches `98 <0x80200000> <wd>` into its images: the same, before the jump record. */
-function withWatchdogFlag(stream: Uint8Array): Uint8Array {
-  const jumpAt = stream.length - 5;
-  expect(stream[jumpAt]).toBe(0xa4);
-  const flag = encodeMvcmd([{ op: 'write8', addr: 0x80200000, value: 1 }] as MvcmdRecord[]);
-  return new Uint8Array([...stream.subarray(0, jumpAt), ...flag, ...stream.subarray(jumpAt)]);
-}
 
 /** Every session a test runs is replayed afterwards and must re-derive every event. */
 const sessions: { model: string; events: () => readonly import('../../emu/events/event.js').MachineEvent[] }[] = [];
