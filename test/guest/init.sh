@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the Linux guest test's initramfs: loads the USB host driver, then reports what the
-# kernel sees of the emulated stick (from sysfs) around each step stick-host takes. Every line
-# the test reads starts with "GUEST ".
+# kernel sees of the emulated stick (from sysfs) around each step stick-host takes: boot, XLink,
+# reset, then a second boot and an inference through mvnc. Every line the test reads starts
+# with "GUEST ".
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -40,5 +41,11 @@ d=$(wait_for f63b) && describe $d || echo "GUEST FAIL no 03e7:f63b"
 /bin/stick-host xlink | sed 's/^/GUEST host /'
 d=$(wait_for 2485) && describe $d || echo "GUEST FAIL no 03e7:2485 after the reset"
 echo "GUEST dmesg: $(dmesg | grep -c 'usb 1-1: USB disconnect') disconnects"
+# The same stick once more, from its ROM: a graph through mvnc, then mvnc's closing reset.
+/bin/stick-host boot /image.mvcmd | sed 's/^/GUEST host /'
+d=$(wait_for f63b) && describe $d || echo "GUEST FAIL no 03e7:f63b after the second boot"
+/bin/stick-host mvnc /tiny-relu.graph /input.bin /expected.bin | sed 's/^/GUEST mvnc /'
+d=$(wait_for 2485) && describe $d || echo "GUEST FAIL no 03e7:2485 after the mvnc reset"
+echo "GUEST dmesg after mvnc: $(dmesg | grep -c 'usb 1-1: USB disconnect') disconnects"
 echo "GUEST done"
 poweroff -f
