@@ -30,6 +30,7 @@ int usb_poll_bus_reset(void);
 void heap_reset(void);
 void *heap_alloc(uint32_t size);
 void heap_free(void *data);
+void heap_shrink(void *data, uint32_t size);
 uint32_t heap_used(void);
 uint32_t heap_capacity(void);
 

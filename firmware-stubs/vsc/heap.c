@@ -45,6 +45,21 @@ void *heap_alloc(uint32_t size) {
   return 0;
 }
 
+/* Gives back the end of a block past its first `size` bytes. */
+void heap_shrink(void *data, uint32_t size) {
+  if (!data) return;
+  block_t *b = (block_t *)((uint8_t *)data - HEAD);
+  size = (size + 63) & ~63u;
+  if (b->size < size + HEAD + 64) return;
+  block_t *rest = (block_t *)((uint8_t *)b + HEAD + size);
+  rest->size = b->size - size - HEAD;
+  rest->free = 0;
+  rest->next = b->next;
+  b->next = rest;
+  b->size = size;
+  heap_free((uint8_t *)rest + HEAD);
+}
+
 void heap_free(void *data) {
   if (!data) return;
   block_t *b = (block_t *)((uint8_t *)data - HEAD);

@@ -235,6 +235,7 @@ static void free_slot(graph_slot_t *s) {
 /* The blob has arrived on graphBuffer: load it and tell the host what it holds. */
 static void graph_arrived(graph_slot_t *s, int stream, uint32_t size) {
   uint8_t *blob = xlink_take_buffer(stream);
+  heap_shrink(blob, size); /* the stream's ring was twice the blob */
   int status = blob ? graph_load(&s->graph, blob, size) : GRAPH_NO_MEMORY;
   if (status == GRAPH_OK) {
     s->timings = heap_alloc(4 * (s->graph.stage_count + 2));

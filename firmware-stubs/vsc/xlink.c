@@ -2,11 +2,12 @@
  * The XLink device side (myriad-facts.md section 4), as OpenVINO's host library expects it.
  *
  * A packet the host writes goes to the stream's service (mvnc.c): mvnc's streams are served
- * there; every other stream echoes its data back. A stream holds one packet at a time: the
- * host's next payload is NAKed until the service has released the previous one. The device
- * declares twice the stream's size (or what a service asks for) as the host's buffer for its
- * own writes, so a release the host queued behind a NAKed payload can never hold up the write
- * that frees the buffer.
+ * there; every other stream echoes its data back. Packets wait in their stream's ring, in
+ * order, until the service releases them; the ring is twice the stream's size, so whatever a
+ * host may leave unreleased by XLink's credit always fits, and a payload that does not fit was
+ * sent without credit: it is taken off the bus and refused (NACK, bufferFull), so no stream
+ * can stop the bus for the others. The device declares twice the stream's size (or what a
+ * service asks for) as the host's buffer for its own writes.
  */
 #include "firmware.h"
 
@@ -35,6 +36,8 @@ _Static_assert(sizeof(header_t) == 20 + XLINK_NAME_LEN, "XLink header layout");
 #define MAX_STREAM_SIZE (64u << 20)
 #define MAX_STREAMS 40 /* mvnc: 2 monitors, a graphBuffer per graph, FIFOs, console */
 #define OUT_SLOTS 8 /* device writes a stream may have waiting for credit */
+#define MAX_PACKETS 64 /* a host keeps fewer than 64 packets unreleased (myriad-facts.md 4) */
+#define F_BUFFER_FULL 0x20u
 
 typedef struct {
   const uint8_t *data;
@@ -46,13 +49,13 @@ typedef struct {
   int used;
   int closing;
   char name[XLINK_NAME_LEN];
-  uint32_t read_size;   /* the host's declared write size: our receive buffer */
-  uint8_t *buffer;
-  uint32_t capacity;
+  uint32_t read_size;   /* the host's declared write size: the largest packet it may send */
+  uint8_t *buffer;      /* a ring of the packets the host wrote and nobody has released yet */
+  uint32_t capacity;    /* twice read_size: whatever the host may have unreleased always fits */
   uint32_t write_size;  /* the host's buffer for our writes, as we declared it */
   uint32_t remote_fill; /* our bytes the host has not released yet */
-  uint32_t packet;      /* bytes of the host's packet in the buffer, 0 when the buffer is free */
-  int held;             /* a packet is in the buffer (packet may be 0 bytes) */
+  struct { uint32_t at, size; } packets[MAX_PACKETS]; /* in arrival order */
+  unsigned first, count; /* packets[first] is the one its service has */
   device_write_t out[OUT_SLOTS];
   unsigned out_head, out_tail; /* out[] waiting for credit or queue room */
   unsigned in_flight;   /* of those, queued for the wire */
@@ -187,18 +190,18 @@ static void create_stream(const header_t *h) {
   int i = stream_named(h->name);
   if (i < 0) return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
   stream_t *s = &streams[i];
-  if (s->capacity < size && !s->held) {
-    uint8_t *buffer = heap_alloc(size);
+  if (s->capacity < 2 * size && !s->count) {
+    uint8_t *buffer = heap_alloc(2 * size);
     if (!buffer) {
       if (!s->capacity && !s->write_size) s->used = 0;
       return reply(h, CREATE_STREAM_RESP, 0, F_SIZE_TOO_BIG);
     }
     heap_free(s->buffer);
     s->buffer = buffer;
-    s->capacity = size;
+    s->capacity = 2 * size;
   }
   s->closing = 0;
-  s->read_size = size <= s->capacity ? size : s->capacity;
+  s->read_size = 2 * size <= s->capacity ? size : s->capacity / 2;
   reply(h, CREATE_STREAM_RESP, (uint32_t)i, F_ACK);
   declare_write_size(i, 2 * size);
 }
@@ -235,17 +238,21 @@ int xlink_write_pending(int index) { return streams[index].out_tail != streams[i
 int xlink_write_room(int index) { return OUT_SLOTS - (int)(streams[index].out_tail - streams[index].out_head); }
 
 const uint8_t *xlink_packet(int index, uint32_t *size) {
-  if (!streams[index].held) return 0;
-  *size = streams[index].packet;
-  return streams[index].buffer;
+  stream_t *s = &streams[index];
+  if (!s->count) return 0;
+  *size = s->packets[s->first].size;
+  return s->buffer + s->packets[s->first].at;
 }
+
+static void deliver(int index);
 
 void xlink_release(int index) {
   stream_t *s = &streams[index];
-  if (!s->held) return;
-  send_release(index, s->packet);
-  s->packet = 0;
-  s->held = 0;
+  if (!s->count) return;
+  send_release(index, s->packets[s->first].size);
+  s->first = (s->first + 1) % MAX_PACKETS;
+  s->count--;
+  if (s->count) return deliver(index);
   if (s->closing && !xlink_write_pending(index)) {
     heap_free(s->buffer);
     s->used = 0;
@@ -254,6 +261,7 @@ void xlink_release(int index) {
 
 uint8_t *xlink_take_buffer(int index) {
   stream_t *s = &streams[index];
+  if (s->count != 1 || s->packets[s->first].at != 0) return 0; /* only a buffer that holds nothing else */
   uint8_t *buffer = s->buffer;
   s->buffer = 0;
   s->capacity = 0;
@@ -268,34 +276,58 @@ static void write_done(int index) {
   s->in_flight--;
   if (w->release) xlink_release(index);
   try_send(index);
-  if (s->closing && !s->held && !xlink_write_pending(index)) {
+  if (s->closing && !s->count && !xlink_write_pending(index)) {
     heap_free(s->buffer);
     s->used = 0;
   }
 }
 
+/* Where in the ring a packet of `size` bytes goes, or -1 if the host has sent more than its
+ * credit allows. Packets lie whole, in arrival order, wrapping to the start at most once. */
+static int ring_place(const stream_t *s, uint32_t size) {
+  if (s->count == MAX_PACKETS) return -1;
+  if (!s->count) return size <= s->capacity ? 0 : -1;
+  uint32_t first = s->packets[s->first].at;
+  unsigned last = (s->first + s->count - 1) % MAX_PACKETS;
+  uint32_t end = s->packets[last].at + s->packets[last].size;
+  if (s->packets[last].at >= first) { /* not wrapped: room after the last, or before the first */
+    if (s->capacity - end >= size) return (int)end;
+    return first >= size ? 0 : -1;
+  }
+  return first - end >= size ? (int)end : -1;
+}
+
 /* ---- the packet a host write brought */
 
-static void packet(int index, uint32_t size) {
+/* The oldest packet goes to its stream's service, or is echoed. */
+static void deliver(int index) {
   stream_t *s = &streams[index];
-  s->packet = size;
-  s->held = 1;
-  if (service_packet(index, s->name, s->buffer, size)) return;
+  uint32_t size = 0;
+  uint8_t *data = (uint8_t *)xlink_packet(index, &size);
+  if (service_packet(index, s->name, data, size)) return;
   /* Not a service's: echo it, and release it once the echo is out. */
   if (s->out_tail - s->out_head == OUT_SLOTS) return xlink_release(index);
   device_write_t *w = &s->out[s->out_tail++ % OUT_SLOTS];
-  w->data = s->buffer;
+  w->data = data;
   w->length = size;
   w->release = 1;
   try_send(index);
 }
 
+static void packet(int index, uint32_t at, uint32_t size) {
+  stream_t *s = &streams[index];
+  unsigned slot = (s->first + s->count) % MAX_PACKETS;
+  s->packets[slot].at = at;
+  s->packets[slot].size = size;
+  if (s->count++ == 0) deliver(index);
+}
+
 /* ---- receiving */
 
-enum { RX_HEADER, RX_PAYLOAD, RX_DISCARD, RX_GARBAGE, RX_WAIT_BUFFER };
+enum { RX_HEADER, RX_PAYLOAD, RX_DISCARD, RX_GARBAGE };
 static int rx_state;
 static header_t rx;
-static uint32_t rx_got, rx_left, rx_nack_flags;
+static uint32_t rx_got, rx_left, rx_nack_flags, rx_at;
 static int rx_stream;
 static uint8_t scratch[4096];
 static int armed;
@@ -304,10 +336,10 @@ static void arm(void) {
   if (armed) return;
   switch (rx_state) {
     case RX_HEADER: usb_receive(&rx, sizeof rx); break;
-    case RX_PAYLOAD: usb_receive(streams[rx_stream].buffer + rx_got, rx.size - rx_got); break;
+    case RX_PAYLOAD: usb_receive(streams[rx_stream].buffer + rx_at + rx_got, rx.size - rx_got); break;
     case RX_DISCARD: usb_receive(scratch, rx_left < sizeof scratch ? rx_left : sizeof scratch); break;
     case RX_GARBAGE: usb_receive(scratch, sizeof scratch); break;
-    default: return; /* RX_WAIT_BUFFER: the payload stays NAKed */
+    default: return;
   }
   armed = 1;
 }
@@ -319,19 +351,24 @@ static void discard(const header_t *h, uint32_t flags) {
   if (!h->size) reply(h, WRITE_RESP, h->stream_id, flags);
 }
 
+/* A payload goes into its stream's ring; one the ring has no room for was sent without credit,
+ * and is taken and thrown away (NACK, bufferFull), so that no stream can hold up the others. */
 static void start_payload(void) {
   stream_t *s = &streams[rx_stream];
   if (!s->buffer) { /* a service took the last one */
-    s->buffer = heap_alloc(s->read_size);
+    s->buffer = heap_alloc(2 * s->read_size);
     if (!s->buffer) return discard(&rx, F_NACK | F_SIZE_TOO_BIG);
-    s->capacity = s->read_size;
+    s->capacity = 2 * s->read_size;
   }
+  int at = ring_place(s, rx.size);
+  if (at < 0) return discard(&rx, F_NACK | F_BUFFER_FULL);
+  rx_at = (uint32_t)at;
   rx_got = 0;
   rx_state = RX_PAYLOAD;
   if (rx.size == 0) {
     rx_state = RX_HEADER;
     reply(&rx, WRITE_RESP, rx.stream_id, F_ACK);
-    packet(rx_stream, 0);
+    packet(rx_stream, rx_at, 0);
   }
 }
 
@@ -353,8 +390,7 @@ static void header(void) {
         return discard(h, flags);
       }
       rx_stream = (int)h->stream_id;
-      if (streams[rx_stream].held) rx_state = RX_WAIT_BUFFER;
-      else start_payload();
+      start_payload();
       return;
     }
     case READ_REL_REQ: {
@@ -371,7 +407,7 @@ static void header(void) {
     case CLOSE_STREAM_REQ: {
       if (h->stream_id >= MAX_STREAMS || !streams[h->stream_id].used) return reply(h, CLOSE_STREAM_RESP, h->stream_id, F_NACK | F_NO_SUCH_STREAM);
       stream_t *s = &streams[h->stream_id];
-      if (s->held || xlink_write_pending((int)h->stream_id)) {
+      if (s->count || xlink_write_pending((int)h->stream_id)) {
         s->closing = 1; /* data still queued here: nack now, close once it is gone */
         return reply(h, CLOSE_STREAM_RESP, h->stream_id, F_NACK);
       }
@@ -401,7 +437,7 @@ static void received(uint32_t count, int ended) {
       if (rx_got < rx.size) return;
       rx_state = RX_HEADER;
       reply(&rx, WRITE_RESP, rx.stream_id, F_ACK);
-      packet(rx_stream, rx.size);
+      packet(rx_stream, rx_at, rx.size);
       return;
     case RX_DISCARD:
       rx_left -= count < rx_left ? count : rx_left;
@@ -433,7 +469,6 @@ void xlink_poll(void) {
       armed = 0;
       received((uint32_t)count, ended);
     }
-    if (rx_state == RX_WAIT_BUFFER && !streams[rx_stream].held) start_payload();
     for (int i = 0; i < MAX_STREAMS; i++) if (streams[i].used && xlink_write_pending(i)) try_send(i);
     /* Keep headers flowing only while there is room to answer them. */
     if (queue_tail - queue_head < QUEUE - 2) arm();

@@ -208,6 +208,33 @@ describe('open VSC firmware: bad input is answered and serving goes on', () => {
     expect((await client.read(stream)).length).toBe(64);
   });
 
+  it('WRITEs without credit do not wedge the link: what fits is echoed, the rest is refused as bufferFull, PING answers', async () => {
+    const { client } = await xlink();
+    const stream = await client.openStream('flood', 1024);
+    // Ten full-size packets at once, never reading the echoes: the ring holds two, the device
+    // echoes as its own credit allows, and the rest are taken off the bus and refused.
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => client.raw({ type: XLinkType.WRITE_REQ, name: 'flood', streamId: stream, size: 1024, flags: 0 }, pattern(1024, i), XLinkType.WRITE_RESP)));
+    const flags = answers.map((a) => a!.flags);
+    expect(flags.filter((f) => f === XLinkFlag.ACK).length).toBeGreaterThanOrEqual(2);
+    expect(flags.filter((f) => f === (XLinkFlag.NACK | XLinkFlag.BUFFER_FULL)).length).toBeGreaterThanOrEqual(1);
+    expect(flags.every((f) => f === XLinkFlag.ACK || f === (XLinkFlag.NACK | XLinkFlag.BUFFER_FULL))).toBe(true);
+    expect((await client.ping()).flags).toBe(XLinkFlag.ACK);
+    const other = await client.openStream('other', 64);
+    await client.write(other, pattern(64, 3));
+    expect(await client.read(other)).toEqual(pattern(64, 3));
+  });
+
+  it('opening and closing a 16 MiB stream 40 times reuses its memory', async () => {
+    const { client } = await xlink();
+    for (let i = 0; i < 40; i++) {
+      const stream = await client.openStream('big', 16 << 20);
+      expect(await client.closeStream(stream)).toBe(true);
+    }
+    const stream = await client.openStream('big', 16 << 20);
+    await client.write(stream, pattern(4096));
+    expect((await client.read(stream)).length).toBe(4096);
+  });
+
   it('host-side timeouts are real: a request the device cannot parse ends in an XLinkError, in virtual time', async () => {
     const { device, hub } = await booted();
     // A 36-byte client against the 84-byte firmware: the device sees garbage and stays silent.
