@@ -65,6 +65,8 @@ export interface StageRun {
   readonly output: Tensor;
   /** Per share: the core that ran it, its units and its counters. */
   readonly shares: readonly { core: number; first: number; count: number; counters: CoreCounters }[];
+  /** Host time in the kernel runs alone (not the tensor copies around them). */
+  readonly kernelMs: number;
 }
 
 export interface StageRunOptions {
@@ -95,8 +97,8 @@ export function runStage<P>(bench: KernelBench, layer: Layer<P>, inputs: readonl
   };
   const inPlaces = options.inputs ?? inputs.map((t) => hwc8(t.shape, take(hwc8Bytes(t.shape))));
   const outPlace = options.output ?? hwc8(outShape, take(hwc8Bytes(outShape)));
-  inputs.forEach((t, i) => writeTensor(bench, inPlaces[i]!, t));
   bench.write(0, outPlace.address, new Uint8Array(spanOf(outPlace)).fill(0xff)); // a kernel that skips an element shows
+  inputs.forEach((t, i) => writeTensor(bench, inPlaces[i]!, t)); // after: the output may be an input's place
   let constAt = options.constantsAt ?? take(0);
   const placeConstant = (bytes: Uint8Array | undefined) => {
     if (!bytes) return 0;
@@ -112,6 +114,7 @@ export function runStage<P>(bench: KernelBench, layer: Layer<P>, inputs: readonl
   const words = layer.encode(params);
   const scratchBytes = layer.scratchBytes(inputs.map((t) => t.shape), params);
   const split = shares(unitsOf(layer.split, outShape), options.shaves ?? bench.cores.count);
+  let kernelMs = 0;
   const ran = split.map(({ first, count }, core) => {
     bench.resetCore(core);
     bench.load(core, program);
@@ -142,12 +145,14 @@ export function runStage<P>(bench: KernelBench, layer: Layer<P>, inputs: readonl
     job.set(words, JOB_WORDS.params);
     bench.write(core, jobAt, new Uint8Array(job.buffer));
     bench.cores.setIrf(core, 18, jobAt);
+    const started = performance.now();
     const { result, counters } = bench.run(core, program, options.cycles ?? 200_000_000);
+    kernelMs += performance.now() - started;
     if (result.kind !== 'halted' || result.code !== KERNEL_OK) {
       throw new KernelFailed(`${layer.name} share ${first}+${count} on SHAVE ${core}: ${result.kind === 'halted' ? `halted with code ${result.code}` : result.kind === 'error' ? `${result.cause} at 0x${result.address.toString(16)}` : 'ran out of cycles'}`);
     }
     return { core, first, count, counters };
   });
-  return { output: readTensor(bench, outPlace), shares: ran };
+  return { output: readTensor(bench, outPlace), shares: ran, kernelMs };
 }
 

@@ -10,24 +10,61 @@ import { xorshift32 } from '../support/random.js';
 const bench = new KernelBench(ma2450);
 const rand = xorshift32(16);
 const randomTensor = (c: number, h: number, w: number) => ({ shape: { c, h, w }, data: Uint16Array.from({ length: c * h * w }, () => f16FromNumber(((rand() / 2 ** 32) * 2 - 1) * 8)) });
+/** NaNs of both signs, infinities, signed zeros, subnormals, the largest finite values. */
+const SPECIAL = [0x7e01, 0xfe00, 0x7c00, 0xfc00, 0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x7bff, 0xfbff];
+const CMX = 0x7018_0000; // free CMX slices 12-15 on ma2450
+
+// Shapes by the vectors each share gets: fewer than a group of 8, exactly one group, one group
+// and a few, many groups with and without vectors left over; C = 1, C < 8, C not a multiple of 8.
+const SHAPES = [
+  [3, 5, 7, 12],
+  [1, 1, 1, 1],
+  [8, 1, 1, 1],
+  [24, 1, 3, 1],
+  [16, 2, 4, 1],
+  [17, 3, 2, 5],
+  [64, 7, 9, 5],
+  [40, 6, 11, 12],
+] as const;
 
 describe('relu layer kernel against its reference', () => {
   for (const slope of [0, f16FromNumber(0.1), f16FromNumber(1)]) {
-    it(`slope ${slope.toString(16)}: odd shapes, shares that do not divide, DDR and CMX`, () => {
-      for (const [c, h, w, shaves] of [[3, 5, 7, 12], [8, 1, 1, 1], [17, 3, 2, 5]] as const) {
+    it(`slope ${slope.toString(16)}: odd shapes, shares that do not divide, special values, DDR and CMX`, () => {
+      for (const [c, h, w, shaves] of SHAPES) {
         const input = randomTensor(c, h, w);
-        input.data[0] = 0x7e01;
-        input.data[1] = 0x8000;
+        SPECIAL.forEach((x, i) => (input.data[(i * 7) % input.data.length] = x));
         const expected = relu.reference([input], {}, { slope });
         expect(runStage(bench, relu, [input], {}, { slope }, { shaves }).output.data).toEqual(expected.data);
-        const cmx = 0x7018_0000;
-        const inCmx = runStage(bench, relu, [input], {}, { slope }, { shaves, inputs: [hwc8(input.shape, cmx)], output: hwc8(input.shape, cmx + 0x10000) });
+        const inCmx = runStage(bench, relu, [input], {}, { slope }, { shaves, inputs: [hwc8(input.shape, CMX)], output: hwc8(input.shape, CMX + 0x10000) });
         expect(inCmx.output.data).toEqual(expected.data);
       }
     });
   }
-  it('refuses slopes outside [0, 1]', () => {
+
+  it('gives what ReLU and leaky ReLU give for the special values', () => {
+    const input = { shape: { c: SPECIAL.length, h: 1, w: 1 }, data: Uint16Array.from(SPECIAL) };
+    const plain = relu.reference([input], {}, { slope: 0 }).data;
+    expect([...plain]).toEqual([0x7e00, 0x7e00, 0x7c00, 0, 0, 0, 0x0001, 0, 0x03ff, 0, 0x7bff, 0]);
+    const half = relu.reference([input], {}, { slope: f16FromNumber(0.5) }).data;
+    expect([...half]).toEqual([0x7e00, 0x7e00, 0x7c00, 0xfc00, 0, 0, 0x0001, 0x8000, 0x03ff, 0x8200, 0x7bff, 0xf7ff]);
+    expect(runStage(bench, relu, [input], {}, { slope: 0 }, { shaves: 1 }).output.data).toEqual(plain);
+  });
+
+  it('uses the pipelined loop: a few cycles a vector, not the dozen of a plain loop', () => {
+    const input = randomTensor(64, 8, 8); // 512 vectors on one SHAVE
+    const [plain] = runStage(bench, relu, [input], {}, { slope: 0 }, { shaves: 1 }).shares;
+    const [leaky] = runStage(bench, relu, [input], {}, { slope: f16FromNumber(0.5) }, { shaves: 1 }).shares;
+    expect(plain!.counters.cycles).toBeLessThan(512 * 1.2);
+    expect(leaky!.counters.cycles).toBeLessThan(512 * 2.2);
+  });
+
+  it('refuses slopes outside [0, 1] and words it does not give', () => {
     expect(() => relu.encode({ slope: f16FromNumber(-0.5) })).toThrow(/slope/);
     expect(() => relu.encode({ slope: f16FromNumber(2) })).toThrow(/slope/);
+    expect(() => relu.encode({ slope: 0x7e00 })).toThrow(/slope/);
+    expect(() => relu.encode({ slope: 0x10000 })).toThrow(/slope/);
+    expect(relu.decode(relu.encode({ slope: f16FromNumber(0.1) }))).toEqual({ slope: f16FromNumber(0.1) });
+    expect(() => relu.decode([])).toThrow(/1 parameter word/);
+    expect(() => relu.outputShape([], { slope: 0 })).toThrow(/1 input/);
   });
 });
