@@ -62,7 +62,8 @@ export function renderAbiHeader(): string {
     ...Object.entries(SPLIT).map(([name, value]) => define(`SPLIT_${upper(name)}`, value)),
     '/* Stage types. */',
     ...Object.entries(STAGE).map(([name, value]) => define(`STAGE_${upper(name)}`, value)),
-    'typedef struct { uint32_t type, offset, split, inputs; } shave_kernel_t;',
+    '/* splits: bit n set for SPLIT n, every split the parameters of the layer may choose. */',
+    'typedef struct { uint32_t type, offset, splits, inputs; } shave_kernel_t;',
     'extern const uint8_t shave_code[];',
     'extern const shave_kernel_t shave_kernels[];',
     'extern const unsigned shave_kernel_count;',
@@ -88,7 +89,8 @@ export function renderKernelTable(): string {
     image.set(program.code, 0);
     image.set(program.data, program.dataBase - program.codeBase);
     blob.push(...image);
-    rows.push(`  { ${layer.type}u, ${offset}u, ${SPLIT[layer.split]}u, ${layer.inputs}u }, /* ${layer.name}: ${layer.kernel} */`);
+    const splits = [layer.split, ...(layer.splits ?? [])].reduce((bits, split) => bits | (1 << SPLIT[split]), 0);
+    rows.push(`  { ${layer.type}u, ${offset}u, ${splits}u, ${layer.inputs}u }, /* ${layer.name}: ${layer.kernel} */`);
   }
   const bytes: string[] = [];
   for (let i = 0; i < blob.length; i += 16) bytes.push('  ' + blob.slice(i, i + 16).map((b) => `0x${b.toString(16).padStart(2, '0')},`).join(' '));

@@ -6,7 +6,7 @@
  */
 import { SPLIT, MAX_PARAMS, type Split } from './job.js';
 import { LAYERS } from './layers/index.js';
-import { LayerError, STAGE, type Constants, type Layer, type Shape, type StageType } from './layers/layer.js';
+import { LayerError, splitOf, STAGE, type Constants, type Layer, type Shape, type StageType } from './layers/layer.js';
 import {
   CONSTANT_ALIGN,
   BSS_ALIGN,
@@ -292,7 +292,7 @@ class GraphReader {
     const splitNumber = word('split');
     const split = SPLIT_NAMES.find((name) => SPLIT[name] === splitNumber);
     if (split === undefined) this.fail(at + STAGE_AT.split, `${label} split ${splitNumber} is not 0 rows, 1 channels or 2 elements`);
-    if (split !== layer.split) this.fail(at + STAGE_AT.split, `${label} split ${splitNumber} (${split}): ${layer.name} splits by ${layer.split} (${SPLIT[layer.split]})`);
+    if (split !== layer.split && !layer.splits?.includes(split!)) this.fail(at + STAGE_AT.split, `${label} split ${splitNumber} (${split}): ${layer.name} splits by ${layer.split} (${SPLIT[layer.split]})`);
     const nInputs = word('n_inputs');
     if (nInputs !== layer.inputs) this.fail(at + STAGE_AT.n_inputs, `${label} n_inputs ${nInputs}: ${layer.name} takes ${layer.inputs}`);
     const nParams = word('n_params');
@@ -347,6 +347,8 @@ class GraphReader {
       if (e instanceof LayerError) this.fail(at + STAGE_AT.params, `${label} params: ${e.message}`);
       throw e;
     }
+    const chosen = splitOf(layer, params);
+    if (split !== chosen) this.fail(at + STAGE_AT.split, `${label} split ${splitNumber} (${split}): with these parameters ${layer.name} splits by ${chosen} (${SPLIT[chosen]})`);
     const inShapes = inputs.map((t) => t.shape);
     let shape: Shape;
     try {

@@ -10,7 +10,7 @@ import { assemble, type Program } from '../shave/assembler.js';
 import type { CoreCounters } from '../shave/cores.js';
 import { CMX_SLICE, type KernelBench } from '../shave/kernel-runner.js';
 import { JOB_BYTES, JOB_WORDS, KERNEL_OK, TENSOR_WORDS, type Split } from './job.js';
-import { roundUp8, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
+import { roundUp8, splitOf, type Constants, type Layer, type Shape, type Tensor } from './layers/layer.js';
 import { hwc8, hwc8Bytes, spanOf, tensorBytes, tensorFromBytes, type TensorPlace } from './tensor-place.js';
 
 /** Splits `units` into at most `shaves` shares, as evenly as possible, the larger ones first. */
@@ -113,7 +113,7 @@ export function runStage<P>(bench: KernelBench, layer: Layer<P>, inputs: readonl
   const program = layerProgram(layer.kernel);
   const words = layer.encode(params);
   const scratchBytes = layer.scratchBytes(inputs.map((t) => t.shape), params);
-  const split = shares(unitsOf(layer.split, outShape), options.shaves ?? bench.cores.count);
+  const split = shares(unitsOf(splitOf(layer, params), outShape), options.shaves ?? bench.cores.count);
   let kernelMs = 0;
   const ran = split.map(({ first, count }, core) => {
     bench.resetCore(core);

@@ -7,7 +7,7 @@
  */
 import { SPLIT } from './job.js';
 import { LAYERS } from './layers/index.js';
-import { LayerError, type Constants, type Shape, type StageType } from './layers/layer.js';
+import { LayerError, splitOf, type Constants, type Shape, type StageType } from './layers/layer.js';
 import {
   CONSTANT_ALIGN,
   ELF_FIELDS,
@@ -196,7 +196,7 @@ export function writeGraph(graph: GraphDescription, options: WriteOptions = {}):
     const field = (name: keyof typeof STAGE_AT, value: number) => put(record.at + STAGE_AT[name], value, `${label} ${name}`);
     field('type', stage.type);
     field('record_size', stageRecordBytes(record.words.length, record.name.length));
-    field('split', SPLIT[layer.split]);
+    field('split', SPLIT[splitOf(layer, stage.params)]);
     field('scratch_bytes', stage.scratchBytes);
     field('n_inputs', stage.inputs.length);
     field('n_params', record.words.length);

@@ -132,7 +132,7 @@ int graph_load(graph_t *g, uint8_t *blob, uint32_t size) {
     else if (s->n_params > MAX_PARAMS || s->name_length < 1 || s->name_length > 64 ||
              STAGE_HEAD_BYTES + 4 * s->n_params + ((s->name_length + 3) & ~3u) != s->record_size)
       status = GRAPH_BAD_LAYOUT;
-    else if (!(k = kernel_for(s->type)) || s->split != k->split || s->n_inputs != k->inputs)
+    else if (!(k = kernel_for(s->type)) || s->split > SPLIT_ELEMENTS || !(k->splits & (1u << s->split)) || s->n_inputs != k->inputs)
       status = GRAPH_UNSUPPORTED;
     else if (s->scratch_bytes > h[GH_CMX_BYTES])
       status = GRAPH_BAD_LAYOUT;

@@ -131,3 +131,37 @@ describe('pooling parameters', () => {
     }
   });
 });
+
+describe('global pooling is split by channels', () => {
+  const global = (_c: number, h: number, w: number): AvgPoolParams => ({ kernelH: h, kernelW: w, strideY: 1, strideX: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, global: true, countIncludePad: false });
+  it('the shares are groups of 8 channels, and any number of them gives the reference', () => {
+    const rand16 = xorshift32(77);
+    const input: Tensor = { shape: { c: 203, h: 5, w: 7 }, data: Uint16Array.from({ length: 203 * 35 }, () => f16FromNumber((rand16() / 2 ** 32) * 8 - 4)) };
+    const expected = avgPool.reference([input], {}, global(203, 5, 7)).data;
+    for (const shaves of [1, 5, 12]) {
+      const run = runStage(bench, avgPool, [input], {}, global(203, 5, 7), { shaves });
+      expect(run.shares.length).toBe(shaves);
+      expect(run.shares.reduce((n, s) => n + s.count, 0)).toBe(26); // ceil(203 / 8) groups
+      expect(run.output.data).toEqual(expected);
+      expect(runStage(bench, maxPool, [input], {}, global(203, 5, 7), { shaves }).output.data).toEqual(maxPool.reference([input], {}, global(203, 5, 7)).data);
+    }
+  });
+
+  it('the graph says so, and a reader refuses a global pool split by rows', async () => {
+    const { GraphBuilder } = await import('../../emu/graph/builder.js');
+    const { writeGraph } = await import('../../emu/graph/writer.js');
+    const { readGraph, GraphError } = await import('../../emu/graph/reader.js');
+    const { STAGE_AT } = await import('../../emu/graph/format.js');
+    const b = new GraphBuilder({ shaves: 12 });
+    const x = b.input('x', { c: 16, h: 3, w: 3 });
+    b.output('y', b.stage(avgPool, global(16, 3, 3), [x]));
+    const bytes = writeGraph(b.build());
+    const graph = readGraph(bytes);
+    expect(graph.stages[0]!.split).toBe('channels');
+    const tampered = bytes.slice();
+    const at = new DataView(bytes.buffer).getUint32(52 + 4 * 18, true) + STAGE_AT.split;
+    new DataView(tampered.buffer).setUint32(at, 0, true);
+    expect(() => readGraph(tampered)).toThrow(GraphError);
+    expect(() => readGraph(tampered)).toThrow(/split 0 \(rows\): with these parameters \S+ splits by channels/);
+  });
+});

@@ -28,6 +28,9 @@ export const avgPool: Layer<AvgPoolParams> = {
   name: 'avgPool',
   kernel: 'avg-pool.s',
   split: 'rows',
+  // Global pooling has one output pixel: its shares are groups of channels.
+  splitFor: (params) => (params.global ? 'channels' : 'rows'),
+  splits: ['channels'],
   inputs: 1,
   encode: (params) => encodePool('avgPool', params, params.countIncludePad ? POOL_FLAGS.countIncludePad : 0),
   decode: (words) => {

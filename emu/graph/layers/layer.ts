@@ -61,6 +61,10 @@ export interface Layer<P> {
   readonly kernel: string;
   /** What first/count of a job count (emu/graph/job.ts). */
   readonly split: Split;
+  /** The split for these parameters, when they choose it (global pooling splits by channels). */
+  splitFor?(params: P): Split;
+  /** Every split splitFor may give (the firmware accepts these for the stage type). */
+  readonly splits?: readonly Split[];
   /** Inputs the stage takes (1, or 2 for sum, prod and concat). */
   readonly inputs: number;
   /** Parameter words as stored in the graph (at most MAX_PARAMS). */
@@ -80,3 +84,6 @@ export interface Layer<P> {
 export const elements = (s: Shape) => s.c * s.h * s.w;
 export const roundUp8 = (n: number) => (n + 7) & ~7;
 export const tensor = (shape: Shape, data?: Uint16Array): Tensor => ({ shape, data: data ?? new Uint16Array(elements(shape)) });
+
+/** The split a stage of this layer with these parameters has. */
+export const splitOf = <P>(layer: Layer<P>, params: P): Split => layer.splitFor?.(params) ?? layer.split;

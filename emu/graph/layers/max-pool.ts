@@ -18,6 +18,9 @@ export const maxPool: Layer<PoolParams> = {
   name: 'maxPool',
   kernel: 'max-pool.s',
   split: 'rows',
+  // Global pooling has one output pixel: its shares are groups of channels.
+  splitFor: (params) => (params.global ? 'channels' : 'rows'),
+  splits: ['channels'],
   inputs: 1,
   encode: (params) => encodePool('maxPool', params, 0),
   decode: (words) => {

@@ -4,7 +4,8 @@
 ; inside; the product is rounded to f32 (vau.mul.f32), then once to f16 (vau.cvt.f16.f32).
 ; A NaN makes the default NaN. HWC8 in and out (xStride 2 * C8), 8 channels per vector;
 ; output pad lanes are the average of the input's (zero stays zero).
-; Job (emu/graph/job.ts), split by rows: output rows first .. first + count - 1.
+; Job (emu/graph/job.ts), split by rows: output rows first .. first + count - 1; global pooling
+; is split by channels: groups of 8 channels first .. first + count - 1.
 ; Params (emu/graph/layers/pool.ts): kh, kw, sy, sx, pad top, left, bottom, right, flags (bit 0
 ; global, bit 1 count_include_pad). Every pad is smaller than the window.
 ;
@@ -257,9 +258,10 @@ global: iau.mul i27, i3, i25                                     ; w * pixel byt
         nop 3
         cmu.cpis i27, s2
         cmu.bcst.i32 v9, i27                                     ; v9: 1 / (h * w)
-        iau.mov i28, i1                                          ; this group's first pixel
-        iau.mov i19, i6                                          ; its output vector
-        iau.mov i24, i21                                         ; groups left
+        iau.shl i24, i10, 4                                      ; split by channels: the share's first group
+        iau.add i28, i1, i24                                     ; this group's first pixel
+        iau.add i19, i6, i24                                     ; its output vector
+        iau.mov i24, i11                                         ; groups left: the share's
 ggroup: cmu.cpvv v10, v0
         cmu.cpvv v11, v0 || iau.mov i16, i28
         iau.mov i29, i2                                          ; rows left
