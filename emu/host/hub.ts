@@ -54,7 +54,7 @@ class EnumerationError extends Error {}
 
 const MAX_MESSAGES = 1000;
 
-/** How long the pump may run the machines before it lets the event loop breathe. */
+/** How long the pump may run the machines before it lets the event loop breathe (wall time: it must never change what happens, only when the process breathes). */
 const PUMP_SLICE_MS = 20;
 
 /**
@@ -79,7 +79,8 @@ export class Hub {
   private nextAddress = 1;
   private progressed = false;
 
-  constructor() {
+  /** `pumpSliceMs`: wall time the clock may run before the event loop breathes (tests vary it to show it changes nothing). */
+  constructor(private readonly options: { readonly pumpSliceMs?: number } = {}) {
     this.usb = new EmulatedUSB(this);
   }
 
@@ -212,7 +213,9 @@ export class Hub {
       case 'usb.connect': {
         const generation = ++port.generation;
         this.say(`usb port ${port.number}: new high-speed USB device, idVendor=${hex4(event.vendorId)}, idProduct=${hex4(event.productId)}`);
-        // Enumeration is host code: it starts once the machine has finished this instant.
+        // Enumeration is host code: it starts once the machine has finished this instant, and
+        // before the clock moves on (else when it starts would depend on when the pump breathes).
+        this.progressed = true;
         queueMicrotask(() => void this.enumerate(port, generation));
         return;
       }
@@ -221,6 +224,7 @@ export class Hub {
         this.say(`usb port ${port.number}: USB disconnect (${event.reason})`);
         const device = port.device;
         port.device = null;
+        this.progressed = true;
         if (device) queueMicrotask(() => this.usb.removeDevice(device));
         return;
       }
@@ -334,7 +338,7 @@ export class Hub {
         this.progressed = true;
         timer.resolve();
       }
-      if (performance.now() - started > PUMP_SLICE_MS) break;
+      if (performance.now() - started > (this.options.pumpSliceMs ?? PUMP_SLICE_MS)) break;
     }
     if (this.pending > 0 && (this.progressed || this.timers.length > 0 || this.ports.some((p) => p.stick.nextTime() < Infinity))) {
       setImmediate(this.pump);

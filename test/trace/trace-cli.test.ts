@@ -14,6 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'myriad-trace-cli-'));
 const xlink = join(root, 'traces/xlink-ma2485.myrtrace');
 const boot2450 = join(root, 'traces/boot-ma2450.myrtrace');
 const malformed = join(root, 'traces/malformed-image.myrtrace');
+/** The open firmware's size: the xlink golden trace uploads it. */
+const IMAGE_BYTES = readFileSync(join(root, 'firmware-stubs/vsc/vsc-ma2485.mvcmd')).length;
 
 function run(...args: string[]) {
   if (!existsSync(bin)) throw new Error(`${bin} is missing: 'npm test' builds it (npm run build)`);
@@ -75,11 +77,11 @@ describe('myriad-emu trace commands', () => {
     const r = run('stat', xlink);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/ma2485, chip id 0d2c3b4a59687f80/);
-    expect(r.out).toMatch(/image sha256 [0-9a-f]{64} \(14248 bytes\)/);
+    expect(r.out).toMatch(new RegExp(`image sha256 [0-9a-f]{64} \\(${IMAGE_BYTES} bytes\\)`));
     expect(r.out).toMatch(/^ +\d+ +host\.transfer$/m);
     // The upload went out on 0x01 (the image, then XLink packets with the 4 KiB echo).
     const out = /0x01 OUT +(\d+) transfers +(\d+) bytes/.exec(r.out)!;
-    expect(Number(out[2])).toBeGreaterThanOrEqual(14248 + 4096);
+    expect(Number(out[2])).toBeGreaterThanOrEqual(IMAGE_BYTES + 4096);
     expect(r.out).toMatch(/0x81 IN +\d+ transfers +\d+ bytes/);
     expect(r.out).toMatch(/^ +rom +\d\.\d+s$/m);
     expect(r.out).toMatch(/^ +firmware +\d\.\d+s$/m);
@@ -171,6 +173,6 @@ describe('Wireshark reads the exported pcap (tshark)', () => {
     }
     reader.close();
     expect(bulk).toEqual(expected);
-    expect(bulk.some((l) => l.startsWith("'S'\t0x01\t14248\t14248"))).toBe(true); // the image upload
+    expect(bulk.some((l) => l.startsWith(`'S'\t0x01\t${IMAGE_BYTES}\t${IMAGE_BYTES}`))).toBe(true); // the image upload
   });
 });
