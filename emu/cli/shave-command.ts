@@ -15,7 +15,9 @@ export const SHAVE_HELP = `Usage: myriad-emu shave asm <source.s> -o <program.sh
 
 asm assembles moviAsm-style source (ops joined by ||, labels, .code/.data, nop N) into a
 program file in the emulator's own, documented encoding (docs/shave-isa.md; not the silicon's).
-Errors name the line and column. disasm prints every bundle with its address, and the data.
+Lines end at LF, CRLF or a lone CR; other Unicode spaces are whitespace. A malformed source is
+exit 3 with the line and column of what is wrong. disasm prints every bundle with its address,
+and the data.
 
 run loads a program on one SHAVE (code and data through window B, which points 64 KB into the
 core's CMX slice; window A is the slice itself, C and D are DDR), copies input files into

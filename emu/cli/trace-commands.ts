@@ -11,7 +11,7 @@ import type { Stick } from '../machine/stick.js';
 import { TraceError, TraceReader, TraceWriter } from '../trace/format.js';
 import { PcapWriter } from '../trace/pcap.js';
 import { replayTrace, type TraceReplayResult } from '../trace/replay-trace.js';
-import { EXIT, InputError, UsageError, type Print } from './errors.js';
+import { EXIT, UsageError, type Print } from './errors.js';
 import { count, ProgressBar } from './progress.js';
 
 function openTrace(positionals: string[], command: string): TraceReader {
@@ -233,7 +233,11 @@ export function seekCommand(args: string[], print: Print): number {
   });
   const reader = openTrace([positionals[0]!], 'seek');
   try {
-    if (target >= reader.index.events) throw new InputError(`${reader.path} holds events 0 to ${reader.index.events - 1}; there is no event ${target}`);
+    // The index was checked against its chunks when the trace was opened, so an event outside
+    // its range is the command line's mistake, not the file's.
+    const range = reader.eventRange;
+    if (!range) throw new UsageError(`${reader.path} holds no events; there is no event ${target}`);
+    if (target < range.first || target > range.last) throw new UsageError(`${reader.path} holds events ${range.first} to ${range.last}; there is no event ${target}`);
     const result = guardedReplay(reader, () => replayTrace(reader, { near: target, until: target }));
     if (!result.ok) {
       printDivergence(reader.path, result, print);
@@ -298,7 +302,7 @@ export function trimCommand(args: string[], print: Print, emulator: string): num
   const reader = openTrace(positionals, 'trim');
   try {
     const from = wholeNumber(values.from, '--from') ?? 0;
-    const to = wholeNumber(values.to, '--to') ?? reader.index.events - 1;
+    const to = wholeNumber(values.to, '--to') ?? reader.eventRange?.last ?? 0;
     if (from > to) throw new UsageError(`--from ${from} comes after --to ${to}`);
     // Re-execute from the snapshot before --from; the new trace starts with a snapshot taken at
     // the first input at or after it, and ends before the first input after --to.

@@ -10,7 +10,13 @@
  *   table:  .word 1, 2, 3
  *
  * Operations of one bundle are joined by `||`; each unit at most once per bundle. Comments
- * start with `;` or `//`. Errors carry the line and column.
+ * start with `;` or `//`.
+ *
+ * A line ends at LF, CRLF or a lone CR (old Mac files; an editor shows it as a line break, so
+ * the line numbers of errors are the ones the author sees). Any other Unicode space (tab,
+ * no-break space, the line and paragraph separators U+2028/9, a byte order mark) is whitespace.
+ * Every malformed source is an AsmError with the line and column (1-based; a column counts
+ * UTF-16 code units, a tab as one) of what is wrong, never another exception.
  */
 import { BY_NAME, CONDITIONS, HEADER_MARKER, OPERAND_BITS, TABLES, tableOf, targetBits, UNITS, type OperandKind, type OpSpec, type Unit } from './isa.js';
 
@@ -56,6 +62,11 @@ type Item =
   | { kind: 'data'; line: number; width: 1 | 2 | 4; values: Token[]; address: number }
   | { kind: 'space'; line: number; bytes: number; address: number };
 
+/** Line ends: LF, CRLF, or a lone CR. */
+const LINE_END = /\r\n|\r|\n/;
+/** The most bytes a section may hold: as much as one .space may reserve; kernels are a few KiB. */
+export const MAX_SECTION_BYTES = 16 << 20;
+
 const REGISTER = /^([isv])(\d+)$/;
 const NUMBER = /^-?(0x[0-9a-f]+|\d+)$/i;
 const LABEL = /^[A-Za-z_.$][\w.$]*$/;
@@ -98,9 +109,10 @@ export function assemble(source: string, options: AsmOptions = {}): Program {
   let section: 'code' | 'data' = 'code';
   const offsets = { code: 0, data: 0 };
 
-  source.split('\n').forEach((raw, index) => {
+  source.split(LINE_END).forEach((raw, index) => {
     const line = index + 1;
-    let text = raw.replace(/(;|\/\/).*$/, '');
+    // `s`: a comment runs to the end of the line whatever it holds (U+2028 is not a line end).
+    let text = raw.replace(/(;|\/\/).*$/s, '');
     let column = 1;
     const label = /^\s*([A-Za-z_.$][\w.$]*)\s*:/.exec(text);
     if (label && !label[1]!.startsWith('.')) {
@@ -134,12 +146,14 @@ export function assemble(source: string, options: AsmOptions = {}): Program {
         items.data.push({ kind: 'space', line, bytes, address });
         offsets.data += bytes;
       } else throw new AsmError(line, column, `unknown directive ${directive}`);
+      if (offsets.data > MAX_SECTION_BYTES) throw new AsmError(line, column, `the .data section grows past ${MAX_SECTION_BYTES} bytes here`);
       return;
     }
     if (section !== 'code') throw new AsmError(line, column, 'instructions belong in the .code section');
     const bundle = parseBundle(body, line, column);
     items.code.push({ ...bundle, kind: 'bundle', line, address: offsets.code });
     offsets.code += 4 + 4 * bundle.ops.length;
+    if (offsets.code > MAX_SECTION_BYTES) throw new AsmError(line, column, `the .code section grows past ${MAX_SECTION_BYTES} bytes here`);
   });
 
   const dataBase = options.dataBase ?? codeBase + Math.ceil(offsets.code / 16) * 16;
@@ -184,14 +198,15 @@ function parseBundle(body: string, line: number, column: number): { ops: ParsedO
   const nop = /^nop(\s+(\S+))?$/i.exec(pieces[0]!.text);
   if (nop) {
     if (pieces.length > 1) throw new AsmError(line, pieces[1]!.column, 'nop stands alone in its bundle');
-    const count = nop[2] ? parseNumber({ text: nop[2], column: pieces[0]!.column + 4 }, line) : 1;
+    const count = nop[2] ? parseNumber({ text: nop[2], column: pieces[0]!.column + nop[0].length - nop[2].length }, line) : 1;
     if (!(count >= 1 && count <= 256)) throw new AsmError(line, pieces[0]!.column, 'nop takes a count from 1 to 256');
     return { ops: [], idle: count - 1 };
   }
   const ops: ParsedOp[] = [];
   for (const piece of pieces) {
     if (piece.text === '') throw new AsmError(line, piece.column, 'an empty operation');
-    const match = /^(\S+)(\s+(.*))?$/.exec(piece.text)!;
+    // `s`: the operands are whatever follows the mnemonic, U+2028 and all (split checks them).
+    const match = /^(\S+)(\s+(.*))?$/s.exec(piece.text)!;
     const mnemonic = match[1]!.toLowerCase();
     const dot = mnemonic.indexOf('.');
     const unit = mnemonic.slice(0, dot) as Unit;

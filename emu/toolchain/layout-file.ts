@@ -1,4 +1,4 @@
-import type { Layout } from './linker.js';
+import { MAX_ALIGNMENT, type Layout } from './linker.js';
 
 export class LayoutError extends Error {}
 
@@ -8,6 +8,7 @@ export class LayoutError extends Error {}
  *     "sections": [ { "name": ".text", "address": "0x70000000", "align": 8, "inputs": [".text*"] }, ... ],
  *     "symbols": { "__stack_top": "0x70180000" } }
  * Addresses are numbers or "0x..." strings. COMMON in a section's inputs places common symbols.
+ * An alignment is a power of two up to MAX_ALIGNMENT (1 MiB); 0 means none, as 1 does.
  */
 export function parseLayout(text: string, file = 'layout'): Layout {
   let raw: unknown;
@@ -28,6 +29,12 @@ export function parseLayout(text: string, file = 'layout'): Layout {
   if (o === null || typeof o !== 'object') fail('must be a JSON object');
   if (typeof o.entry !== 'string') fail('needs "entry", the name of the entry symbol');
   if (!Array.isArray(o.sections) || o.sections.length === 0) fail('needs "sections", a list');
+  const alignment = (value: unknown, what: string): number => {
+    const n = number(value, what) || 1;
+    if (n > MAX_ALIGNMENT) fail(`${what} 0x${n.toString(16)} is more than the 0x${MAX_ALIGNMENT.toString(16)} a section may ask for`);
+    if ((n & (n - 1)) !== 0) fail(`${what} 0x${n.toString(16)} is not a power of two`);
+    return n;
+  };
   const sections = (o.sections as unknown[]).map((s, i) => {
     const section = s as Record<string, unknown>;
     if (typeof section?.name !== 'string') fail(`section ${i} needs a "name"`);
@@ -36,7 +43,7 @@ export function parseLayout(text: string, file = 'layout'): Layout {
       name: section.name as string,
       inputs: section.inputs as string[],
       ...(section.address !== undefined ? { address: number(section.address, `${String(section.name)}.address`) } : {}),
-      ...(section.align !== undefined ? { align: number(section.align, `${String(section.name)}.align`) || 1 } : {}),
+      ...(section.align !== undefined ? { align: alignment(section.align, `${String(section.name)}.align`) } : {}),
     };
   });
   const symbols: Record<string, number> = {};

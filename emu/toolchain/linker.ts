@@ -21,6 +21,31 @@ import {
 
 export class LinkError extends Error {}
 
+/**
+ * The largest alignment a section (in an object, a common symbol or the layout) may ask for:
+ * 1 MiB, more than anything on the Myriad needs (a CMX slice is 128 KiB, LEON MMU tables and
+ * pages at most 256 KiB), and small enough that the padding it causes stays small. Past it, an
+ * object's sh_addralign is damage, not intent: 0x80000000 turned a 700-byte object into a
+ * 268 MB image.
+ */
+export const MAX_ALIGNMENT = 1 << 20;
+/**
+ * The most bytes an image may span, any one section or all of them together, contents or not:
+ * the 512 MiB of DDR both sticks have, the largest memory a LEON program can be loaded into.
+ */
+export const MAX_IMAGE_BYTES = 512 << 20;
+/** Every address, the end of a section included, must be below this. */
+const ADDRESS_SPACE = 2 ** 32;
+
+const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Refuses an alignment that is not a power of two from 1 to MAX_ALIGNMENT. */
+function checkAlignment(align: number, what: string): void {
+  if (!Number.isInteger(align) || align < 1) throw new LinkError(`${what} asks for alignment ${align}, not a positive whole number`);
+  if (align > MAX_ALIGNMENT) throw new LinkError(`${what} asks for alignment ${hex(align)}, more than the ${hex(MAX_ALIGNMENT)} a section may ask for`);
+  if ((align & (align - 1)) !== 0) throw new LinkError(`${what} asks for alignment ${hex(align)}, which is not a power of two`);
+}
+
 /** Where the output sections go. Patterns match input section names: `*` is any run of characters. */
 export interface Layout {
   readonly entry: string;
@@ -90,22 +115,38 @@ export function link(objects: readonly ElfObject[], layout: Layout): LinkedImage
   const commons: { object: number; symbol: number; size: number; align: number }[] = [];
   objects.forEach((o, oi) =>
     o.symbols.forEach((s, si) => {
-      if (s.section === SHN_COMMON) commons.push({ object: oi, symbol: si, size: s.size, align: Math.max(1, s.value) });
+      if (s.section !== SHN_COMMON) return;
+      const align = Math.max(1, s.value);
+      checkAlignment(align, `${o.file}: common symbol ${s.name}`);
+      commons.push({ object: oi, symbol: si, size: s.size, align });
     }),
   );
+  for (const o of objects) {
+    for (const s of o.sections) if (s.flags & SHF_ALLOC) checkAlignment(s.align, `${o.file}: section ${s.name}`);
+  }
+  // Placing is adding: every sum is checked to stay inside the 32-bit address space (a double
+  // holds it exactly), before an address wraps or a buffer is sized from it.
+  const place = (out: { name: string }, size: number, what: () => string) => {
+    if (cursor + size >= ADDRESS_SPACE) throw new LinkError(`section ${out.name}: ${what()} (${size} bytes at ${hex(cursor)}) runs past the 32-bit address space`);
+    const at = cursor;
+    cursor += size;
+    return at;
+  };
   for (const spec of layout.sections) {
     const patterns = spec.inputs.map(glob);
+    if (spec.address !== undefined && !(Number.isInteger(spec.address) && spec.address >= 0 && spec.address < ADDRESS_SPACE)) throw new LinkError(`the layout's section ${spec.name} is placed at ${spec.address}, not a 32-bit address`);
+    checkAlignment(spec.align ?? 1, `the layout's section ${spec.name}`);
     cursor = alignUp(spec.address ?? cursor, spec.align ?? 1);
+    if (cursor >= ADDRESS_SPACE) throw new LinkError(`section ${spec.name} starts past the 32-bit address space`);
     const out = { name: spec.name, address: cursor, size: 0, nobits: true, executable: false, parts: [] as Placed[] };
     for (const pattern of patterns) {
       objects.forEach((o, oi) =>
         o.sections.forEach((s) => {
           if (!(s.flags & SHF_ALLOC) || placed.has(key(oi, s.index)) || !pattern.test(s.name)) return;
           cursor = alignUp(cursor, s.align);
-          const p: Placed = { object: oi, section: s, address: cursor };
+          const p: Placed = { object: oi, section: s, address: place(out, s.size, () => `${o.file}'s ${s.name}`) };
           placed.set(key(oi, s.index), p);
           out.parts.push(p);
-          cursor += s.size;
           if (s.type !== SHT_NOBITS) out.nobits = false;
           if (s.flags & 0x4) out.executable = true;
         }),
@@ -114,13 +155,16 @@ export function link(objects: readonly ElfObject[], layout: Layout): LinkedImage
     if (spec.inputs.includes('COMMON')) {
       for (const c of commons) {
         cursor = alignUp(cursor, c.align);
-        placed.set(`common:${c.object}:${c.symbol}`, { object: c.object, section: { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: SHF_ALLOC, address: 0, size: c.size, align: c.align, data: new Uint8Array(0), relocations: [] }, address: cursor });
-        cursor += c.size;
+        const address = place(out, c.size, () => `${objects[c.object]!.file}'s common symbol ${objects[c.object]!.symbols[c.symbol]!.name}`);
+        placed.set(`common:${c.object}:${c.symbol}`, { object: c.object, section: { index: -1, name: 'COMMON', type: SHT_NOBITS, flags: SHF_ALLOC, address: 0, size: c.size, align: c.align, data: new Uint8Array(0), relocations: [] }, address });
       }
     }
     out.size = cursor - out.address;
+    if (out.size > MAX_IMAGE_BYTES) throw new LinkError(`section ${out.name} is ${out.size} bytes, more than the ${MAX_IMAGE_BYTES} an image may hold (the sticks' DDR)`);
     outputs.push(out);
   }
+  const total = outputs.reduce((sum, out) => sum + out.size, 0);
+  if (total > MAX_IMAGE_BYTES) throw new LinkError(`the sections hold ${total} bytes together, more than the ${MAX_IMAGE_BYTES} an image may hold (the sticks' DDR)`);
   for (const [oi, o] of objects.entries()) {
     for (const s of o.sections) {
       if (s.flags & SHF_ALLOC && s.size > 0 && !placed.has(key(oi, s.index))) throw new LinkError(`${o.file}: section ${s.name} matches no output section of the layout`);
@@ -169,6 +213,8 @@ export function link(objects: readonly ElfObject[], layout: Layout): LinkedImage
     if (k.startsWith('common:')) continue;
     const o = objects[p.object]!;
     const bytes = contents.get(p)!;
+    const count = p.section.relocations.length;
+    if (count > 0 && p.section.type === SHT_NOBITS) throw new LinkError(`${o.file}: section ${p.section.name} has no contents, yet ${count} relocation${count === 1 ? '' : 's'} to patch in it`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (const r of p.section.relocations) {
       const sym = o.symbols[r.symbol]!;

@@ -243,6 +243,14 @@ export class TraceWriter {
     return this.flushedEvents + this.records.count;
   }
 
+  /**
+   * Bytes of the file so far, with the events and payloads not yet in a chunk counted
+   * uncompressed: what the trace holds, short of its index and trailer (for a cap on its size).
+   */
+  get bytes(): number {
+    return this.offset + this.records.length + this.pendingBlobBytes;
+  }
+
   /** The machine as it is now (between inputs), as a snapshot chunk. */
   private snapshot(): void {
     const stick = this.stick!;
@@ -516,19 +524,64 @@ export class TraceReader {
     if (h.level !== 'default') this.fail(at, `recording level '${String(h.level)}' is not one this emulator knows`);
     if (!Number.isSafeInteger(h.snapshotEvery) || (h.snapshotEvery as number) <= 0) this.fail(at, 'the header has no valid snapshotEvery');
     if (!Array.isArray(index.chunks) || index.blobs === null || typeof index.blobs !== 'object') this.fail(at, 'the index lacks its chunk list or blob table');
-    if (!Number.isSafeInteger(index.events) || index.events < 0 || typeof index.endT !== 'number' || !Number.isFinite(index.endT)) this.fail(at, 'the index has no valid totals');
+    if (!Number.isSafeInteger(index.events) || index.events < 0) this.fail(at, `the index claims ${JSON.stringify(index.events)} events, not a whole number up to 2^53`);
+    if (!Number.isSafeInteger(index.endT) || index.endT < 0) this.fail(at, `the index says the trace ends at t ${JSON.stringify(index.endT)}, not a whole number of nanoseconds up to 2^53`);
     let last = -1;
     for (const c of index.chunks) {
       const ok =
         c !== null && typeof c === 'object' && [Chunk.EVENTS, Chunk.BLOBS, Chunk.SNAPSHOT, Chunk.HEADER].includes(c.kind as 2) &&
         Number.isSafeInteger(c.offset) && c.offset > last && c.offset < at &&
-        [c.firstSeq, c.lastSeq].every((n) => Number.isSafeInteger(n) && n >= 0) && [c.firstT, c.lastT].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+        [c.firstSeq, c.lastSeq, c.firstT, c.lastT].every((n) => Number.isSafeInteger(n) && n >= 0);
       if (!ok) this.fail(at, `the index lists a bad chunk: ${JSON.stringify(c).slice(0, 120)}`);
       last = c.offset;
     }
     for (const [hash, offset] of Object.entries(index.blobs)) {
       if (!/^[0-9a-f]{64}$/.test(hash) || !index.chunks.some((c) => c.kind === Chunk.BLOBS && c.offset === offset)) this.fail(at, `the index places blob ${hash.slice(0, 16)} nowhere`);
     }
+    this.checkEventRanges(index, at);
+  }
+
+  /**
+   * The index against itself, before anything trusts it: `events()` skips chunks by their
+   * ranges, seek and replay count on the totals. Events chunks follow each other in seq order
+   * without gaps or overlaps, each running forwards in seq and time; the totals are what those
+   * chunks add up to; a snapshot is one moment, inside the events' range (at most one past the
+   * last event: it is taken before the input it precedes). Each chunk's contents are held to its
+   * entry when it is read.
+   */
+  private checkEventRanges(index: TraceIndex, at: number): void {
+    const range = (c: ChunkEntry) => `events ${c.firstSeq} to ${c.lastSeq} (t ${c.firstT} to ${c.lastT} ns)`;
+    let previous: ChunkEntry | null = null;
+    let total = 0;
+    for (const c of index.chunks) {
+      if (c.kind === Chunk.SNAPSHOT && (c.firstSeq !== c.lastSeq || c.firstT !== c.lastT)) this.fail(at, `the index gives the snapshot at byte ${c.offset} ${range(c)}, not one event and time`);
+      if (c.kind !== Chunk.EVENTS) continue;
+      if (c.firstSeq > c.lastSeq || c.firstT > c.lastT) this.fail(at, `the index gives the events chunk at byte ${c.offset} ${range(c)}: it runs backwards`);
+      if (previous && c.firstSeq !== previous.lastSeq + 1) this.fail(at, `the index has the events chunk at byte ${c.offset} begin at event ${c.firstSeq}, but the chunk before it ends at event ${previous.lastSeq}`);
+      if (previous && c.firstT < previous.lastT) this.fail(at, `the index has the events chunk at byte ${c.offset} begin at t ${c.firstT} ns, before the chunk before it ends (t ${previous.lastT} ns)`);
+      total += c.lastSeq - c.firstSeq + 1;
+      previous = c;
+    }
+    if (index.events !== total) this.fail(at, `the index claims ${index.events} events, but its events chunks hold ${total}`);
+    if (previous && index.endT !== previous.lastT) this.fail(at, `the index says the trace ends at t ${index.endT} ns, but its last event is at t ${previous.lastT} ns`);
+    const first = index.chunks.find((c) => c.kind === Chunk.EVENTS);
+    for (const c of index.chunks) {
+      if (c.kind !== Chunk.SNAPSHOT) continue;
+      if (first && previous && (c.firstSeq < first.firstSeq || c.firstSeq > previous.lastSeq + 1)) this.fail(at, `the index puts the snapshot at byte ${c.offset} at event ${c.firstSeq}, outside the trace's events ${first.firstSeq} to ${previous.lastSeq}`);
+      if (c.firstT > index.endT && previous) this.fail(at, `the index puts the snapshot at byte ${c.offset} at t ${c.firstT} ns, after the trace ends (t ${index.endT} ns)`);
+    }
+  }
+
+  /** The seq of the first and the last event the trace holds, or null when it holds none. */
+  get eventRange(): { readonly first: number; readonly last: number } | null {
+    let first: ChunkEntry | null = null;
+    let last: ChunkEntry | null = null;
+    for (const c of this.index.chunks) {
+      if (c.kind !== Chunk.EVENTS) continue;
+      first ??= c;
+      last = c;
+    }
+    return first && last ? { first: first.firstSeq, last: last.lastSeq } : null;
   }
 
   /** A chunk's kind and its JSON text, gunzipped under the cap. */
@@ -610,14 +663,19 @@ export class TraceReader {
     return value;
   }
 
-  /** The events from `fromSeq` on, in order, each checked against the schema. */
+  /**
+   * The events from `fromSeq` on, in order, each checked against the schema and each chunk
+   * against its index entry (the events it holds, and their times).
+   */
   *events(fromSeq = 0): Generator<MachineEvent> {
     let expected: number | null = null;
+    let previousT = 0;
     for (const c of this.index.chunks) {
       if (c.kind !== Chunk.EVENTS || c.lastSeq < fromSeq) continue;
       const [kind, raw] = this.readRawChunk(c.offset);
       if (kind !== Chunk.EVENTS) this.fail(c.offset, 'the index names an events chunk that is not one');
       const records = new EventDecoder(raw);
+      let last: MachineEvent | null = null;
       for (;;) {
         let event: Record<string, unknown> | null;
         try {
@@ -627,6 +685,9 @@ export class TraceReader {
           throw error;
         }
         if (event === null) break;
+        if (last === null && (event.seq !== c.firstSeq || event.t !== c.firstT)) {
+          this.fail(c.offset, `the chunk begins with event ${String(event.seq)} at t ${String(event.t)} ns; the index says event ${c.firstSeq} at t ${c.firstT} ns`);
+        }
         for (const key in event) {
           const value = event[key] as BlobReference | null;
           if (value !== null && typeof value === 'object' && '$blob' in value) event[key] = this.blob(value.$blob, c.offset);
@@ -635,8 +696,16 @@ export class TraceReader {
         if (problem) this.fail(c.offset, problem);
         const e = event as MachineEvent;
         if (expected !== null && e.seq !== expected) this.fail(c.offset, `event seq ${e.seq} where ${expected} was expected`);
+        if (expected !== null && e.t < previousT) this.fail(c.offset, `event ${e.seq} at t ${e.t} ns comes before the event before it (t ${previousT} ns)`);
+        if (e.seq > c.lastSeq) this.fail(c.offset, `the chunk holds event ${e.seq}, past event ${c.lastSeq} where the index says it ends`);
         expected = e.seq + 1;
+        previousT = e.t;
+        last = e;
         if (e.seq >= fromSeq) yield e;
+      }
+      if (last === null || last.seq !== c.lastSeq || last.t !== c.lastT) {
+        const held = last === null ? 'no events' : `events up to ${last.seq} at t ${last.t} ns`;
+        this.fail(c.offset, `the chunk holds ${held}; the index says it ends with event ${c.lastSeq} at t ${c.lastT} ns`);
       }
     }
   }
@@ -650,6 +719,7 @@ export class TraceReader {
     if (kind !== Chunk.SNAPSHOT) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
     const record = this.decode(this.parse(text, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };
     if (record?.snapshot?.format !== 'myriad-stick-snapshot' || record.snapshot.seq !== record.seq) this.fail(best.offset, 'the snapshot is not a machine snapshot');
+    if (record.seq !== best.firstSeq || record.t !== best.firstT) this.fail(best.offset, `the snapshot is of event ${String(record.seq)} at t ${String(record.t)} ns; the index says event ${best.firstSeq} at t ${best.firstT} ns`);
     return { seq: record.seq, t: record.t, snapshot: record.snapshot, offset: best.offset };
   }
 }

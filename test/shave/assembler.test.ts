@@ -1,6 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { AsmError, assemble, decodeBundle, DecodeError, disassemble, formatBundle } from '../../emu/shave/assembler.js';
 import { CONDITIONS, TABLES, targetBits, UNITS, type OperandKind, type OpSpec } from '../../emu/shave/isa.js';
+import { xorshift32 } from '../support/random.js';
 
 const BASE = 0x1d000000;
 
@@ -90,6 +94,7 @@ describe('SHAVE assembler and disassembler', () => {
     ['.data\n  iau.not i1, i2', 2, 3, /instructions belong in the .code section/],
     ['.data\nv: .word 1, 0x100000000', 2, 13, /4294967296 does not fit in 4 bytes/],
     ['.frob 3', 1, 1, /belongs in the .data section|unknown directive/],
+    ['.data\n.space 16777215\n  .space 16777215', 3, 3, /the .data section grows past 16777216 bytes here/],
   ])('%j is an error at line %i, column %i', (source, line, column, message) => {
     try {
       assemble(source);
@@ -112,5 +117,126 @@ describe('SHAVE assembler and disassembler', () => {
     const ret = TABLES.bru.findIndex((s) => s.name === 'ret');
     expect(() => decodeBundle(bundle(0x00a50002, ret | 0x100), 0, 0)).toThrow(/bits set past its operands/);
     expect(UNITS.length).toBe(8);
+  });
+});
+
+const KERNELS = fileURLToPath(new URL('../../firmware-stubs/shave/', import.meta.url));
+const kernels = readdirSync(KERNELS)
+  .filter((name) => name.endsWith('.s'))
+  .sort()
+  .map((name) => ({ name, source: readFileSync(join(KERNELS, name), 'utf8') }));
+
+/** assemble(), or the AsmError it throws; anything else thrown fails the test that calls it. */
+function attempt(source: string): ReturnType<typeof assemble> | AsmError {
+  try {
+    return assemble(source);
+  } catch (error) {
+    if (error instanceof AsmError) return error;
+    throw error;
+  }
+}
+
+describe('SHAVE assembler line ends', () => {
+  it('CRLF and lone-CR sources assemble to the same program as LF ones, comments and all', () => {
+    expect(kernels.length).toBeGreaterThan(3);
+    for (const { name, source } of kernels) {
+      const lf = assemble(source);
+      for (const eol of ['\r\n', '\r']) {
+        const other = assemble(source.replace(/\n/g, eol));
+        expect(other.code, name).toEqual(lf.code);
+        expect(other.data, name).toEqual(lf.data);
+        expect(other.labels, name).toEqual(lf.labels);
+      }
+    }
+  });
+
+  it.each([
+    // A CR ends a line, so the operation is cut short there: an error at its first line...
+    ['iau.add i1,\r i2, i3', 1, 1, /iau.add takes/],
+    ['iau.add i1, i2, i3\r\n  iau.add i1,\ri2, i3', 2, 3, /iau.add takes/],
+    // ...and what follows the CR is the next line.
+    ['nop\r\n\r\niau.add i1, i2, s3', 3, 17, /iau.add takes i, i, i or i, i, s14/],
+    ['nop\riau.frob i1', 2, 1, /iau has no operation 'frob'/],
+    // Other Unicode space (no-break space, line separator, byte order mark) is whitespace.
+    ['\ufeffiau.add\u00a0i1,\u2028i2, 9000', 1, 18, /9000 is out of range/],
+    ['iau.add i1, i2, i3 ; a comment\u2028with a line separator in it', 0, 0, null],
+    ['bru.bra x\u0000', 1, 9, /bru.bra takes target/],
+  ])('%j: line %i, column %i', (source, line, column, message) => {
+    const result = attempt(source);
+    if (message === null) {
+      expect(result).not.toBeInstanceOf(AsmError);
+      return;
+    }
+    expect(result).toBeInstanceOf(AsmError);
+    expect((result as AsmError).message).toMatch(message);
+    expect([(result as AsmError).line, (result as AsmError).column]).toEqual([line, column]);
+  });
+});
+
+describe('SHAVE assembler under mutation', () => {
+  /** Characters an editor, a transfer or a stranger may put into a source. */
+  const INSERTS = ['\r', '\n', '\r\n', '\t', ' ', '\u00a0', '\u2028', '\u2029', '\ufeff', '\u0000', '\u00e9', '\u{1f600}', '\ufffd', '||', ',', ':', ';', '//', '.', '-', '0x', '9', 'i', 'v', '$'];
+
+  /** One mutation of `source`: bytes flipped (read back as UTF-8, as the CLI does), text inserted, removed or cut. */
+  function mutate(source: string, next: () => number): string {
+    const below = (n: number) => next() % n;
+    const at = below(source.length + 1);
+    switch (below(6)) {
+      case 0: {
+        const bytes = Buffer.from(source, 'utf8');
+        for (let i = 1 + below(4); i > 0; i--) bytes[below(bytes.length)]! ^= 1 << below(8);
+        return bytes.toString('utf8');
+      }
+      case 1: {
+        let out = source;
+        for (let i = 1 + below(3); i > 0; i--) {
+          const where = below(out.length + 1);
+          out = out.slice(0, where) + INSERTS[below(INSERTS.length)]! + out.slice(where);
+        }
+        return out;
+      }
+      case 2:
+        return source.slice(0, at) + source.slice(at + 1 + below(40));
+      case 3:
+        return source.slice(0, at);
+      case 4: {
+        // A piece of the source somewhere else (labels defined twice, operands moved).
+        const from = below(source.length);
+        return source.slice(0, at) + source.slice(from, from + below(60)) + source.slice(at);
+      }
+      default:
+        return source.slice(0, at) + String.fromCharCode(below(0x80)) + source.slice(at + 1);
+    }
+  }
+
+  it('4000 mutated kernel sources either assemble or give an AsmError whose line and column are in the source', () => {
+    const next = xorshift32(0x5a5e);
+    const outcomes = { assembled: 0, errors: 0 };
+    for (let i = 0; i < 4000; i++) {
+      const { name, source } = kernels[next() % kernels.length]!;
+      let mutant = source;
+      for (let n = 1 + (next() % 3); n > 0; n--) mutant = mutate(mutant, next);
+      let result;
+      try {
+        result = attempt(mutant);
+      } catch (error) {
+        throw new Error(`mutant ${i} of ${name} threw ${(error as Error).stack ?? String(error)}\n--- source:\n${JSON.stringify(mutant)}`);
+      }
+      if (!(result instanceof AsmError)) {
+        outcomes.assembled++;
+        continue;
+      }
+      outcomes.errors++;
+      const lines = mutant.split(/\r\n|\r|\n/);
+      const where = `mutant ${i} of ${name}: ${result.message}\n--- source:\n${JSON.stringify(mutant)}`;
+      expect(result.message, where).toMatch(/^line \d+, column \d+: \S/);
+      expect(result.line, where).toBeGreaterThanOrEqual(1);
+      expect(result.line, where).toBeLessThanOrEqual(lines.length);
+      expect(result.column, where).toBeGreaterThanOrEqual(1);
+      expect(result.column, where).toBeLessThanOrEqual(lines[result.line - 1]!.length + 1);
+    }
+    // Both outcomes are common: the mutations reach past the first error check.
+    expect(outcomes.assembled).toBeGreaterThan(200);
+    expect(outcomes.errors).toBeGreaterThan(2000);
   });
 });

@@ -36,6 +36,22 @@ describe('myriad-emu shave asm / disasm', () => {
     expect(r.stderr).toMatch(/bad\.s: line 2, column 23: vau.add.i32 takes v, v, v/);
   });
 
+  it('a CRLF source assembles like its LF twin; a carriage return inside an operation is exit 3 with line and column, not a crash', () => {
+    const lines = ['; a comment', '.code', 'loop: iau.add i2, i2, 1 || lsu0.ldil i3, table ; and another', '      bru.bra loop', '.data', 'table: .word 7'];
+    const lf = join(dir, 'lf.s');
+    const crlf = join(dir, 'crlf.s');
+    writeFileSync(lf, lines.join('\n'));
+    writeFileSync(crlf, lines.join('\r\n') + '\r\n');
+    for (const source of [lf, crlf]) expect(run('shave', 'asm', source, '-o', `${source}.shv`).status, source).toBe(0);
+    expect(readFileSync(`${crlf}.shv`)).toEqual(readFileSync(`${lf}.shv`));
+    const cr = join(dir, 'cr.s');
+    writeFileSync(cr, 'nop\r\n  iau.add i1,\ri2, i3\r\n');
+    const r = run('shave', 'asm', cr, '-o', join(dir, 'cr.shv'));
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/cr\.s: line 2, column 3: iau\.add takes /);
+    expect(r.stderr).not.toMatch(/TypeError|    at /);
+  });
+
   it('a damaged program file is exit 3 with what is wrong, an undefined encoding included', () => {
     const good = readFileSync(join(dir, 'loop.shv'));
     const cut = join(dir, 'cut.shv');

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { Leon3Board } from '../../emu/boards/leon3.js';
 import { parseElf32 } from '../../emu/elf/elf32.js';
 import { MvcmdParser, type MvcmdSink } from '../../emu/rom/mvcmd.js';
-import { parseObject } from '../../emu/toolchain/elf-object.js';
+import { parseObject, SHF_ALLOC, SHF_EXECINSTR, SHN_COMMON, SHT_NOBITS, SHT_PROGBITS, STB_GLOBAL, type ElfObject, type ObjectSection, type ObjectSymbol } from '../../emu/toolchain/elf-object.js';
 import { writeExecutable } from '../../emu/toolchain/elf-writer.js';
 import { LayoutError, parseLayout } from '../../emu/toolchain/layout-file.js';
-import { link, LinkError, type Layout } from '../../emu/toolchain/linker.js';
+import { link, LinkError, MAX_ALIGNMENT, MAX_IMAGE_BYTES, type Layout } from '../../emu/toolchain/linker.js';
 import { elfToMvcmd } from '../../emu/toolchain/mvcmd-writer.js';
 import { buildCorpus, COMMON, CORPUS, RT, runQemu } from '../leon/build-corpus.js';
 import { haveTools } from '../support/require-tool.js';
@@ -136,6 +136,75 @@ describe.runIf(haveTools('sparc64-linux-gnu-gcc', 'qemu-system-sparc'))('static 
   }, 120_000);
 });
 
+/**
+ * A little-endian object made by hand: a null section, then `sections` (index 1 on), and a
+ * global `first` (main) at the start of section 1.
+ */
+function handMade(sections: readonly Partial<ObjectSection>[], symbols: readonly ObjectSymbol[] = [], first = 'main'): ElfObject {
+  const made: ObjectSection[] = [{ index: 0, name: '', type: 0, flags: 0, address: 0, size: 0, align: 1, data: new Uint8Array(0), relocations: [] }];
+  sections.forEach((s, i) => {
+    const type = s.type ?? SHT_PROGBITS;
+    const size = s.size ?? 8;
+    made.push({ index: i + 1, name: '.text', type, flags: SHF_ALLOC | SHF_EXECINSTR, address: 0, size, align: 4, data: new Uint8Array(type === SHT_NOBITS ? 0 : size), relocations: [], ...s });
+  });
+  const main: ObjectSymbol = { name: first, value: 0, size: 0, bind: STB_GLOBAL, type: 2, section: 1 };
+  return { file: 'hand.o', littleEndian: true, machine: 2, sections: made, symbols: [main, ...symbols] };
+}
+
+describe('addresses and sizes that do not fit', () => {
+  const text = { name: '.text', address: 0x70000000, inputs: ['.text*'] };
+  const bss = (size: number) => ({ name: '.bss', type: SHT_NOBITS, flags: SHF_ALLOC, size });
+
+  it('a section that asks for alignment 0x80000000 is refused, naming the object and the section, before any memory is taken', () => {
+    const object = handMade([{ align: 0x80000000 }]);
+    expect(() => link([object], { entry: 'main', sections: [text] })).toThrow(LinkError);
+    expect(() => link([object], { entry: 'main', sections: [text] })).toThrow(/hand\.o: section \.text asks for alignment 0x80000000, more than the 0x100000 a section may ask for/);
+    // What may be asked for is linked as asked.
+    const image = link([handMade([{ align: MAX_ALIGNMENT }]), handMade([{ align: 4 }], [], 'after')], { entry: 'main', sections: [{ ...text, address: 0x70000004 }] });
+    expect(image.sections[0]!.address).toBe(0x70000004);
+    expect(image.symbols.get('main')).toBe(0x70100000);
+    expect(image.symbols.get('after')).toBe(0x70100008);
+  });
+
+  it('an alignment that is not a power of two is refused, in an object, a common symbol or the layout', () => {
+    expect(() => link([handMade([{ align: 12 }])], { entry: 'main', sections: [text] })).toThrow(/hand\.o: section \.text asks for alignment 0xc, which is not a power of two/);
+    const common: ObjectSymbol = { name: 'lots', value: 0x80000000, size: 16, bind: STB_GLOBAL, type: 1, section: SHN_COMMON };
+    expect(() => link([handMade([{}], [common])], { entry: 'main', sections: [text, { name: '.bss', inputs: ['COMMON'] }] })).toThrow(/hand\.o: common symbol lots asks for alignment 0x80000000/);
+    expect(() => link([handMade([{}])], { entry: 'main', sections: [{ ...text, align: 24 }] })).toThrow(/the layout's section \.text asks for alignment 0x18, which is not a power of two/);
+    expect(() => link([handMade([{}])], { entry: 'main', sections: [{ ...text, align: 0x80000000 }] })).toThrow(/the layout's section \.text asks for alignment 0x80000000, more than/);
+  });
+
+  it('a .bss that wraps past 2^32 is refused, naming the section', () => {
+    const object = handMade([{}, bss(0x90000000)]);
+    const layout: Layout = { entry: 'main', sections: [text, { name: '.bss', inputs: ['.bss*'] }] };
+    expect(() => link([object], layout)).toThrow(LinkError);
+    expect(() => link([object], layout)).toThrow(/section \.bss: hand\.o's \.bss \(2415919104 bytes at 0x70000008\) runs past the 32-bit address space/);
+    // Common symbols and layout addresses too.
+    const common: ObjectSymbol = { name: 'huge', value: 8, size: 0xfffffff0, bind: STB_GLOBAL, type: 1, section: SHN_COMMON };
+    expect(() => link([handMade([{}], [common])], { entry: 'main', sections: [text, { name: '.bss', inputs: ['COMMON'] }] })).toThrow(/section \.bss: hand\.o's common symbol huge \(4294967280 bytes at 0x70000008\) runs past the 32-bit address space/);
+    expect(() => link([handMade([{}])], { entry: 'main', sections: [{ ...text, address: 0xfffffffc }] })).toThrow(/section \.text: hand\.o's \.text \(8 bytes at 0xfffffffc\) runs past the 32-bit address space/);
+    expect(() => link([handMade([{}])], { entry: 'main', sections: [{ ...text, address: 0xfffffff9, align: 16 }] })).toThrow(/section \.text starts past the 32-bit address space/);
+    expect(() => link([handMade([{}])], { entry: 'main', sections: [{ ...text, address: 2 ** 32 }] })).toThrow(/the layout's section \.text is placed at 4294967296, not a 32-bit address/);
+    // Up to the last byte below 2^32 is fine.
+    const top = link([handMade([{ size: 12 }])], { entry: 'main', sections: [{ ...text, address: 0xfffffff0 }] });
+    expect(top.symbols.get('__text_end')).toBe(0xfffffffc);
+  });
+
+  it('an image larger than the Myriad DDR is refused: one section, or all of them together', () => {
+    expect(MAX_IMAGE_BYTES).toBe(512 << 20);
+    const layout: Layout = { entry: 'main', sections: [{ ...text, address: 0x10000000 }, { name: '.bss', inputs: ['.bss*'] }] };
+    expect(() => link([handMade([{}, bss(0x30000000)])], layout)).toThrow(/section \.bss is 805306368 bytes, more than the 536870912 an image may hold/);
+    const two: Layout = { entry: 'main', sections: [{ ...text, address: 0x10000000 }, { name: '.bss', inputs: ['.bss.a'] }, { name: '.bss2', address: 0x40000000, inputs: ['.bss.b'] }] };
+    const halves = handMade([{}, { ...bss(0x10000008), name: '.bss.a' }, { ...bss(0x10000000), name: '.bss.b' }]);
+    expect(() => link([halves], two)).toThrow(/the sections hold 536870928 bytes together, more than the 536870912 an image may hold/);
+  });
+
+  it('relocations in a section without contents are a link error, not a crash', () => {
+    const object = handMade([{}, { ...bss(16), relocations: [{ offset: 0, type: 3, symbol: 0, addend: 0 }] }]);
+    expect(() => link([object], { entry: 'main', sections: [text, { name: '.bss', inputs: ['.bss*'] }] })).toThrow(/hand\.o: section \.bss has no contents, yet 1 relocation/);
+  });
+});
+
 describe('layout files', () => {
   it.each([
     ['{', /not JSON/],
@@ -143,6 +212,8 @@ describe('layout files', () => {
     ['{"entry": "x", "sections": [{"name": ".text"}]}', /needs "inputs"/],
     ['{"entry": "x", "sections": [{"name": ".text", "inputs": [], "address": "0x1zz"}]}', /\.text\.address must be a 32-bit address/],
     ['{"entry": "x", "sections": [{"name": ".text", "inputs": []}], "symbols": {"top": -1}}', /symbol top must be a 32-bit address/],
+    ['{"entry": "x", "sections": [{"name": ".text", "inputs": [], "align": "0x80000000"}]}', /\.text\.align 0x80000000 is more than the 0x100000 a section may ask for/],
+    ['{"entry": "x", "sections": [{"name": ".text", "inputs": [], "align": 24}]}', /\.text\.align 0x18 is not a power of two/],
   ])('%s is refused with a reason', (text, reason) => {
     expect(() => parseLayout(text)).toThrow(LayoutError);
     expect(() => parseLayout(text)).toThrow(reason);
@@ -177,5 +248,18 @@ describe.runIf(clangOk)('myriad-emu link and mvcmd', () => {
     expect(cli('link', '-T', layout, '-o', elf, join(dir, 'undef.c.o'))).toMatchObject({ code: 1, out: expect.stringContaining('undefined reference to nope') });
     expect(cli('link', '-T', layout, '-o', elf, layout)).toMatchObject({ code: 3, err: expect.stringContaining('not an ELF file') });
     expect(cli('link', '-o', elf, object)).toMatchObject({ code: 2 });
+  });
+
+  it('link of an object whose .text asks for alignment 0x80000000: exit 1 naming the section, no 268 MB file', () => {
+    const bytes = Buffer.from(clang('aligned', 'int main(void) { return 3; }'));
+    const text = parseObject(bytes, 'aligned.o').sections.find((s) => s.name === '.text')!;
+    bytes.writeUInt32LE(0x80000000, bytes.readUInt32LE(32) + text.index * bytes.readUInt16LE(46) + 32); // its sh_addralign
+    const object = join(dir, 'aligned.o');
+    writeFileSync(object, bytes);
+    const layout = join(dir, 'layout-aligned.json');
+    writeFileSync(layout, JSON.stringify({ entry: 'main', sections: [{ name: '.text', address: '0x70000000', inputs: ['.text*'] }] }));
+    const elf = join(dir, 'aligned.elf');
+    expect(cli('link', '-T', layout, '-o', elf, object)).toMatchObject({ code: 1, out: expect.stringMatching(/link failed: .*aligned\.o: section \.text asks for alignment 0x80000000/) });
+    expect(existsSync(elf)).toBe(false);
   });
 });

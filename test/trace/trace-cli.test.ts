@@ -109,7 +109,10 @@ describe('myriad-emu trace commands', () => {
     const loadAt = 19; // the .text load record starts at 12; its data after a 7-byte header
     expect(r.out).toContain(`70000000  ${[...image.subarray(loadAt, loadAt + 16)].map((b) => b.toString(16).padStart(2, '0')).join(' ')}`);
     expect(r.out).toContain('memory 0x10+4: not RAM');
-    expect(run('seek', xlink, '99999999')).toMatchObject({ code: 3, err: expect.stringContaining('there is no event 99999999') });
+    // Past the last event is the command line's fault (exit 2), not the file's (exit 3).
+    const total = events.length;
+    expect(run('seek', xlink, String(total))).toMatchObject({ code: 2, err: expect.stringContaining(`holds events 0 to ${total - 1}; there is no event ${total}`) });
+    expect(run('seek', xlink, '99999999')).toMatchObject({ code: 2, err: expect.stringContaining('there is no event 99999999') });
   });
 
   it('trim writes a smaller trace that replays from its own first snapshot', () => {
