@@ -3,6 +3,7 @@
  * process is interrupted. Loopback unless the user names another address.
  */
 import { parseArgs } from 'node:util';
+import { isInput } from '../events/event.js';
 import { DEFAULT_CHIP_ID, Stick } from '../machine/stick.js';
 import { findModel } from '../models/index.js';
 import { UsbipServer } from '../serve/usbip-server.js';
@@ -10,7 +11,10 @@ import { UsbredirServer } from '../serve/usbredir-server.js';
 import { TraceWriter } from '../trace/format.js';
 import { EXIT, UsageError, type Print } from './errors.js';
 
-export const SERVE_HELP = `Usage: myriad-emu serve [--usbredir [HOST:]PORT]... [--usbip [HOST:]PORT]... [--model ma2450|ma2485] [--record FILE] [--chip-id HEX]
+/** Each trace's cap unless --max-trace-bytes gives one. */
+export const DEFAULT_MAX_TRACE_BYTES = 1 << 30;
+
+export const SERVE_HELP = `Usage: myriad-emu serve [--usbredir [HOST:]PORT]... [--usbip [HOST:]PORT]... [--model ma2450|ma2485] [--record FILE [--max-trace-bytes N]] [--chip-id HEX]
 
 Exports emulated sticks to real USB stacks; every address gets its own stick.
   --usbredir  the usbredir protocol (QEMU: -chardev socket,id=ur,host=HOST,port=PORT -device
@@ -22,7 +26,15 @@ disconnects; each connection is logged. Stops on Ctrl-C (SIGINT) or SIGTERM.
 
   --model     ma2485 (NCS2, default) or ma2450 (NCS)
   --record    write each stick's trace: FILE for one stick, FILE-N for stick N of several
-  --chip-id   chip id of the first stick in hex; the others count up from it`;
+  --max-trace-bytes
+              stop recording a stick once its trace reaches N bytes (suffix K, M or G for
+              powers of 1024; default 1G): the trace is closed at the next input, replays up
+              to there, and the stick goes on serving
+  --chip-id   chip id of the first stick in hex; the others count up from it
+A port in use or an address that cannot be bound is a usage error (exit 2).`;
+
+/** The errors of binding a listener that are the user's address, not the emulator's fault. */
+const ADDRESS_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EINVAL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME']);
 
 /** Parses HOST:PORT or PORT. */
 export function parseAddress(text: string): { host: string; port: number } {
@@ -30,6 +42,34 @@ export function parseAddress(text: string): { host: string; port: number } {
   const port = match ? Number(match[2]) : NaN;
   if (!match || port > 65535) throw new UsageError(`'${text}' is not an address: use PORT or HOST:PORT`);
   return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
+}
+
+/** Parses a byte count: digits, optionally followed by K, M or G (powers of 1024). */
+export function parseByteCount(text: string, option: string): number {
+  const match = /^(\d{1,15})([KMG]?)$/i.exec(text);
+  const bytes = match ? Number(match[1]) * 1024 ** ' KMG'.indexOf((match[2] || ' ').toUpperCase()) : NaN;
+  if (!match || bytes < 1 || !Number.isSafeInteger(bytes)) throw new UsageError(`${option} takes a positive number of bytes (with K, M or G), not '${text}'`);
+  return bytes;
+}
+
+/**
+ * Stops recording once the trace holds `maxBytes`: at the first input from then on, before the
+ * writer hears of it, so the trace ends between inputs and replays whole; or, if no input comes,
+ * at any event once the trace is a sixteenth past the cap. Closing the writer here is safe
+ * because this listener was subscribed before the writer's: the log's loop then goes on to the
+ * listeners after the writer, which still hear of this event.
+ */
+function limitTrace(stick: Stick, writer: TraceWriter, maxBytes: number, reached: (seq: number, atInput: boolean) => void): void {
+  let stopped = false;
+  const unsubscribe = stick.log.subscribe((event, seq) => {
+    if (stopped || writer.bytes < maxBytes) return;
+    if (!isInput(event) && writer.bytes < maxBytes + maxBytes / 16) return;
+    stopped = true;
+    writer.close();
+    reached(seq, isInput(event));
+    // Not from inside the log's loop: removing this listener there would skip the next one.
+    queueMicrotask(unsubscribe);
+  });
 }
 
 export async function serveCommand(args: string[], print: Print, stopSignal?: AbortSignal): Promise<number> {
@@ -40,6 +80,7 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
       usbip: { type: 'string', multiple: true },
       model: { type: 'string', default: 'ma2485' },
       record: { type: 'string' },
+      'max-trace-bytes': { type: 'string' },
       'chip-id': { type: 'string' },
     },
   });
@@ -53,6 +94,8 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
   const chipIdText = values['chip-id'];
   if (chipIdText !== undefined && !/^(0x)?[0-9a-f]{1,16}$/i.test(chipIdText)) throw new UsageError('--chip-id takes up to 16 hex digits');
   const firstChipId = chipIdText ? BigInt(`0x${chipIdText.replace(/^0x/i, '')}`) : DEFAULT_CHIP_ID;
+  if (values['max-trace-bytes'] !== undefined && !values.record) throw new UsageError('--max-trace-bytes needs --record');
+  const maxTraceBytes = values['max-trace-bytes'] === undefined ? DEFAULT_MAX_TRACE_BYTES : parseByteCount(values['max-trace-bytes'], '--max-trace-bytes');
 
   const servers: (UsbredirServer | UsbipServer)[] = [];
   const writers: TraceWriter[] = [];
@@ -61,6 +104,12 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
       const stick = new Stick({ model, chipId: firstChipId + BigInt(n) * 0x1_0000_0101n });
       if (values.record) {
         const writer = new TraceWriter(addresses.length === 1 ? values.record : `${values.record}-${n + 1}`, { emulator: 'myriad-emu serve' });
+        limitTrace(stick, writer, maxTraceBytes, (seq, atInput) =>
+          print(
+            `[stick ${n + 1}] trace ${writer.path} reached --max-trace-bytes (${maxTraceBytes} bytes): recording stopped before event ${seq} and the trace is closed ` +
+              `(${atInput ? 'it replays up to there' : 'it ends between two inputs, so its last events may not replay'}); the stick goes on serving`,
+          ),
+        );
         writer.attach(stick);
         writers.push(writer);
       }
@@ -73,7 +122,7 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
     await Promise.all(servers.map((s) => s.close()));
     for (const w of writers) w.close();
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') throw new UsageError(`cannot listen: ${(error as Error).message}`);
+    if (code !== undefined && ADDRESS_ERRORS.has(code)) throw new UsageError(`cannot listen: ${(error as Error).message}`);
     throw error;
   }
   await new Promise<void>((resolve) => {

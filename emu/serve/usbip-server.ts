@@ -6,14 +6,18 @@
  * USB/IP has no message for "the device changed": when the stick re-enumerates (boot, reset),
  * the import ends (the connection closes, as usbip-host does when its device goes) and the
  * device list shows the new identity, which the client imports again.
+ *
+ * URBs past the connection's budget (stick-server.ts) are answered -ENOMEM, and a control URB
+ * whose buffer is not the data stage its setup packet describes is answered -EINVAL: neither
+ * reaches the stick (nor its trace).
  */
 import type { Socket } from 'node:net';
 import type { TransferStatus } from '../events/event.js';
 import type { Stick } from '../machine/stick.js';
-import { decodeSetup } from '../usb/setup.js';
+import { decodeSetup, type SetupPacket } from '../usb/setup.js';
 import { ByteQueue } from './byte-queue.js';
 import type { AttachedDevice, DeviceRunner } from './device-runner.js';
-import { StickServer, wireSocket, type StickServerOptions } from './stick-server.js';
+import { ClientLink, StickServer, TransferBudget, type StickServerOptions } from './stick-server.js';
 
 const VERSION = 0x0111;
 const OP_REQ_DEVLIST = 0x8005;
@@ -31,6 +35,10 @@ export const MAX_URB_BYTES = 64 << 20;
 
 /** Linux errno values for a URB's status. */
 const ERRNO: Record<TransferStatus, number> = { ok: 0, stall: -32, cancelled: -104, 'no-device': -19, babble: -75 };
+/** A URB past the connection's budget. */
+const ENOMEM = -12;
+/** A control URB whose buffer does not match its setup packet. */
+const EINVAL = -22;
 
 export class UsbipServer extends StickServer {
   private importer: Session | null = null;
@@ -79,19 +87,21 @@ class ProtocolError extends Error {}
 class Session {
   private readonly queue = new ByteQueue();
   private imported: AttachedDevice | null = null;
-  /** Outstanding URBs: seqnum -> the stick's transfer id. */
+  /** Outstanding URBs: seqnum -> the stick's transfer id (an unlink finds it in constant time). */
   private readonly urbs = new Map<number, number>();
   /** URBs unlinked before they completed: their completion is not reported. */
   private readonly unlinked = new Set<number>();
+  private readonly budget = new TransferBudget();
+  private readonly link: ClientLink;
   private closed = false;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     readonly peer: string,
     private readonly runner: DeviceRunner,
     private readonly hooks: SessionHooks,
   ) {
-    wireSocket(socket, (chunk) => this.receive(chunk), (reason) => this.end(reason));
+    this.link = new ClientLink(socket, { receive: (chunk) => this.receive(chunk), resume: () => this.handlePending(), end: (reason) => this.end(reason) });
   }
 
   end(reason: string): void {
@@ -99,23 +109,30 @@ class Session {
     this.closed = true;
     for (const id of this.urbs.values()) this.runner.cancel(id);
     this.urbs.clear();
-    this.socket.destroy();
+    this.link.destroy();
     this.hooks.closed(reason);
   }
 
   private receive(chunk: Buffer): void {
     this.queue.push(chunk);
-    try {
-      let more = true;
-      while (more && !this.closed) more = this.imported ? this.urb() : this.operation();
-    } catch (error) {
-      if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
-      else throw error;
-    }
+    this.handlePending();
+  }
+
+  /** Handles the commands that are here, until the client has too many answers left to read. */
+  private handlePending(): void {
+    this.link.batch(() => {
+      try {
+        let more = true;
+        while (more && !this.closed && this.link.mayHandle()) more = this.imported ? this.urb() : this.operation();
+      } catch (error) {
+        if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
+        else throw error;
+      }
+    });
   }
 
   private send(bytes: Buffer): void {
-    if (!this.closed) this.socket.write(bytes);
+    if (!this.closed) this.link.send(bytes);
   }
 
   // ---- operations (before an import)
@@ -222,19 +239,26 @@ class Session {
 
   private submit(seqnum: number, ep: number, isOut: boolean, length: number, setupBytes: Buffer, data: Buffer | null): void {
     if (this.urbs.has(seqnum)) throw new ProtocolError(`seqnum ${seqnum} is already outstanding`);
-    const reply = (status: TransferStatus, bytes: Uint8Array | null, actual: number) => {
-      this.urbs.delete(seqnum);
-      if (this.unlinked.delete(seqnum)) return; // its RET_UNLINK has answered for it
+    const answer = (errno: number, bytes: Uint8Array | null, actual: number) => {
       const head = Buffer.alloc(48);
       head.writeUInt32BE(RET_SUBMIT, 0);
       head.writeUInt32BE(seqnum, 4);
-      head.writeInt32BE(ERRNO[status], 20);
+      head.writeInt32BE(errno, 20);
       head.writeInt32BE(actual, 24);
       this.send(!isOut && bytes && bytes.length > 0 ? Buffer.concat([head, bytes]) : head);
     };
+    const setup = ep === 0 ? decodeSetup(setupBytes) : null;
+    if (setup && !isDataStage(setup, isOut, length)) return answer(EINVAL, null, 0);
+    const outBytes = isOut ? length : 0;
+    if (!this.budget.take(outBytes)) return answer(ENOMEM, null, 0);
+    const reply = (status: TransferStatus, bytes: Uint8Array | null, actual: number) => {
+      this.urbs.delete(seqnum);
+      this.budget.give(outBytes);
+      if (this.unlinked.delete(seqnum)) return; // its RET_UNLINK has answered for it
+      answer(ERRNO[status], bytes, actual);
+    };
     let id: number;
-    if (ep === 0) {
-      const setup = decodeSetup(setupBytes);
+    if (setup) {
       const submitted = this.runner.submitControl(setup, setup.requestType & 0x80 || setup.length === 0 ? null : data, (done) =>
         reply(done.status, done.data, done.data ? done.data.length : done.status === 'ok' ? setup.length : 0),
       );
@@ -259,6 +283,17 @@ class Session {
     }
     this.send(head);
   }
+}
+
+/**
+ * Whether a control URB's buffer is the data stage its setup packet describes, as Linux's
+ * usb_submit_urb requires: an OUT carries exactly wLength bytes; an IN carries none and has room
+ * for wLength. So nothing beyond wLength ever reaches the stick.
+ */
+function isDataStage(setup: SetupPacket, isOut: boolean, length: number): boolean {
+  const sent = isOut ? length : 0;
+  if ((setup.requestType & 0x80) === 0) return sent === setup.length;
+  return setup.length === 0 ? sent === 0 : !isOut && length >= setup.length;
 }
 
 function hex4(n: number): string {

@@ -2,7 +2,9 @@
  * A usbredir "usb-host" server: hands one emulated stick to whatever connects over TCP, as
  * QEMU's usb-redir device expects (real-clients.md section 3). One client at a time; the stick
  * keeps running between clients, and a client that leaves has its outstanding transfers
- * cancelled (the cancels and their completions are events, so a trace keeps them).
+ * cancelled (the cancels and their completions are events, so a trace keeps them). A client
+ * that has not said hello within the hello timeout is dropped, so a silent one cannot hold the
+ * only slot; data packets past the connection's budget (stick-server.ts) are answered ioerror.
  *
  * Order on the wire: hello both ways; interface_info and ep_info before device_connect; on
  * set_configuration / set_alt_setting, ep_info and interface_info before the status. When the
@@ -11,28 +13,37 @@
 import type { Socket } from 'node:net';
 import type { Stick } from '../machine/stick.js';
 import type { TransferStatus } from '../events/event.js';
-import { Request } from '../usb/setup.js';
-import type { AttachedDevice, DeviceRunner } from './device-runner.js';
-import { StickServer, wireSocket, type StickServerOptions } from './stick-server.js';
-import { Cap, capWords, encodePacket, EndpointType, hasCap, PacketReader, ProtocolError, Speed, Status, Type, type Packet } from './usbredir-protocol.js';
+import { Request, type SetupPacket } from '../usb/setup.js';
+import type { AttachedDevice, ControlDone, DeviceRunner } from './device-runner.js';
+import { ClientLink, StickServer, TransferBudget, type StickServerOptions } from './stick-server.js';
+import { Cap, capWords, encodePacket, EndpointType, hasCap, MAX_PACKET_DATA, PacketReader, ProtocolError, Speed, Status, Type, type Packet } from './usbredir-protocol.js';
 
 export const SERVER_VERSION = 'myriad-emu usbredir 0.7';
+/** How long a client has to send its hello (QEMU sends it at once). */
+export const HELLO_TIMEOUT_MS = 5000;
 const OUR_CAPS = [Cap.connect_device_version, Cap.device_disconnect_ack, Cap.ep_info_max_packet_size, Cap['64bits_ids'], Cap['32bits_bulk_length']];
 
 const STATUS: Record<TransferStatus, number> = { ok: Status.success, stall: Status.stall, babble: Status.babble, cancelled: Status.cancelled, 'no-device': Status.ioerror };
 
+export interface UsbredirServerOptions extends StickServerOptions {
+  /** HELLO_TIMEOUT_MS unless given. */
+  readonly helloTimeoutMs?: number;
+}
+
 export class UsbredirServer extends StickServer {
   private client: Connection | null = null;
+  private readonly helloTimeoutMs: number;
 
-  private constructor(stick: Stick, options: StickServerOptions) {
+  private constructor(stick: Stick, options: UsbredirServerOptions) {
     super(stick, options, {
       attached: (device) => this.client?.deviceAttached(device),
       detached: (reason) => this.client?.deviceDetached(reason),
     });
+    this.helloTimeoutMs = options.helloTimeoutMs ?? HELLO_TIMEOUT_MS;
   }
 
   /** Starts listening; resolves with the server once it is bound. */
-  static async listen(stick: Stick, options: StickServerOptions): Promise<UsbredirServer> {
+  static async listen(stick: Stick, options: UsbredirServerOptions): Promise<UsbredirServer> {
     const server = new UsbredirServer(stick, options);
     await server.start(options);
     return server;
@@ -49,7 +60,7 @@ export class UsbredirServer extends StickServer {
       return;
     }
     this.log(`usbredir ${peer}: connected`);
-    const connection = new Connection(socket, peer, this.runner, (reason) => {
+    const connection = new Connection(socket, peer, this.runner, this.helloTimeoutMs, (reason) => {
       if (this.client === connection) this.client = null;
       this.log(`usbredir ${peer}: closed (${reason})`);
     });
@@ -66,27 +77,37 @@ class Connection {
   private connected: AttachedDevice | null = null;
   /** A device_disconnect was sent and its ack has not come. */
   private awaitingAck = false;
-  /** Transfers by the client's packet id: for cancel_data_packet. */
-  private readonly inflight = new Map<bigint, { transferId: number; type: number }>();
+  /** Data packets on the stick, by the client's packet id: for cancel_data_packet, in constant time. */
+  private readonly inflight = new Map<bigint, number>();
+  /** Everything the stick does for this client, data packets and set_configuration alike. */
+  private readonly budget = new TransferBudget();
+  private readonly link: ClientLink;
+  private helloTimer: NodeJS.Timeout | null;
+  /** A reset is being carried out; `resetAgain`: another came meanwhile and follows it. */
+  private resetting = false;
+  private resetAgain = false;
   private closed = false;
 
   constructor(
-    private readonly socket: Socket,
+    socket: Socket,
     readonly peer: string,
     private readonly runner: DeviceRunner,
+    helloTimeoutMs: number,
     private readonly onClose: (reason: string) => void,
   ) {
-    wireSocket(socket, (chunk) => this.receive(chunk), (reason) => this.end(reason));
+    this.link = new ClientLink(socket, { receive: (chunk) => this.receive(chunk), resume: () => this.handlePending(), end: (reason) => this.end(reason) });
+    this.helloTimer = setTimeout(() => this.end(`no hello within ${helloTimeoutMs} ms`), helloTimeoutMs);
     this.send(Type.hello, 0n, this.helloBody());
   }
 
   end(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     // What the client left outstanding is cancelled on the stick (and so in its trace).
-    for (const { transferId } of this.inflight.values()) this.runner.cancel(transferId);
+    for (const transferId of this.inflight.values()) this.runner.cancel(transferId);
     this.inflight.clear();
-    this.socket.destroy();
+    this.link.destroy();
     this.onClose(reason);
   }
 
@@ -103,17 +124,28 @@ class Connection {
 
   private send(type: number, id: bigint, body: Uint8Array): void {
     if (this.closed) return;
-    this.socket.write(encodePacket(type, id, body, this.longIds));
+    this.link.send(encodePacket(type, id, body, this.longIds));
   }
 
   private receive(chunk: Buffer): void {
-    try {
-      this.reader.push(chunk);
-      for (let packet = this.reader.next(); packet && !this.closed; packet = this.reader.next()) this.handle(packet);
-    } catch (error) {
-      if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
-      else throw error;
-    }
+    this.reader.push(chunk);
+    this.handlePending();
+  }
+
+  /** Handles the packets that are here, until the client has too many answers left to read. */
+  private handlePending(): void {
+    this.link.batch(() => {
+      try {
+        while (!this.closed && this.link.mayHandle()) {
+          const packet = this.reader.next();
+          if (!packet) return;
+          this.handle(packet);
+        }
+      } catch (error) {
+        if (error instanceof ProtocolError) this.end(`protocol error: ${error.message}`);
+        else throw error;
+      }
+    });
   }
 
   private fail(message: string): never {
@@ -131,6 +163,8 @@ class Connection {
         if (this.helloSeen) this.fail('a second hello');
         need(64);
         this.helloSeen = true;
+        clearTimeout(this.helloTimer!);
+        this.helloTimer = null;
         this.peerCaps = [];
         for (let at = 64; at + 4 <= body.length; at += 4) this.peerCaps.push(body.readUInt32LE(at));
         this.longIds = this.has(Cap['64bits_ids']);
@@ -139,7 +173,7 @@ class Connection {
         return;
       }
       case Type.reset:
-        void this.runner.reset();
+        void this.reset();
         return;
       case Type.set_configuration:
         need(1);
@@ -161,8 +195,8 @@ class Connection {
         return;
       }
       case Type.cancel_data_packet: {
-        const entry = this.inflight.get(packet.id);
-        if (entry) this.runner.cancel(entry.transferId);
+        const transferId = this.inflight.get(packet.id);
+        if (transferId !== undefined) this.runner.cancel(transferId);
         return;
       }
       case Type.device_disconnect_ack:
@@ -295,9 +329,36 @@ class Connection {
     this.send(Type.ep_info, 0n, body);
   }
 
+  /**
+   * A bus reset, then address and configuration restored. Resets that come while one is being
+   * carried out are one more reset after it: a flood of them is two at a time, at most.
+   */
+  private async reset(): Promise<void> {
+    if (this.resetting) {
+      this.resetAgain = true;
+      return;
+    }
+    this.resetting = true;
+    do {
+      this.resetAgain = false;
+      await this.runner.reset();
+    } while (this.resetAgain && !this.closed);
+    this.resetting = false;
+  }
+
+  /** A standard request the server makes for the client, within its budget; null when over it. */
+  private async request(setup: SetupPacket): Promise<ControlDone | null> {
+    if (!this.budget.take(0)) return null;
+    try {
+      return await this.runner.control(setup, null);
+    } finally {
+      this.budget.give(0);
+    }
+  }
+
   private async setConfiguration(id: bigint, value: number): Promise<void> {
     const device = this.connected;
-    const done = device ? await this.runner.control({ requestType: 0x00, request: Request.SET_CONFIGURATION, value, index: 0, length: 0 }, null) : null;
+    const done = device ? await this.request({ requestType: 0x00, request: Request.SET_CONFIGURATION, value, index: 0, length: 0 }) : null;
     if (device && done?.status === 'ok' && this.connected === device) {
       device.configuration = value;
       device.alternates.clear();
@@ -309,7 +370,7 @@ class Connection {
 
   private async setAltSetting(id: bigint, intf: number, alt: number): Promise<void> {
     const device = this.connected;
-    const done = device ? await this.runner.control({ requestType: 0x01, request: Request.SET_INTERFACE, value: alt, index: intf, length: 0 }, null) : null;
+    const done = device ? await this.request({ requestType: 0x01, request: Request.SET_INTERFACE, value: alt, index: intf, length: 0 }) : null;
     if (device && done?.status === 'ok' && this.connected === device) {
       device.alternates.set(intf, alt);
       this.sendEpInfo();
@@ -338,15 +399,19 @@ class Connection {
     };
     const isIn = (requestType & 0x80) !== 0;
     if (!this.connected) return reply(Status.ioerror, null, 0);
+    // The data stage is exactly wLength bytes OUT, or none IN: nothing beyond it reaches the stick.
     if (isIn ? data.length !== 0 : data.length !== length) return reply(Status.inval, null, 0);
-    if ((endpoint & 0x7f) !== 0) return reply(Status.inval, null, 0);
+    if ((endpoint & 0x7f) !== 0 || this.inflight.has(id)) return reply(Status.inval, null, 0);
+    const outBytes = isIn ? 0 : length;
+    if (!this.budget.take(outBytes)) return reply(Status.ioerror, null, 0);
     const submitted = this.runner.submitControl({ requestType, request, value, index, length }, isIn || length === 0 ? null : Buffer.from(data), (done) => {
       this.inflight.delete(id);
+      this.budget.give(outBytes);
       // The configuration the host chose through a plain control request counts too.
       if (done.status === 'ok' && request === Request.SET_CONFIGURATION && requestType === 0 && this.connected) this.connected.configuration = value;
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, isIn ? (done.data?.length ?? 0) : done.status === 'ok' ? length : 0);
     });
-    if (this.runner.isPending(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.control_packet });
+    if (this.runner.isPending(submitted.id)) this.inflight.set(id, submitted.id);
   }
 
   private bulk(packet: Packet): void {
@@ -368,11 +433,14 @@ class Connection {
     const isIn = (endpoint & 0x80) !== 0;
     if (!this.connected) return reply(Status.ioerror, null, 0);
     if (isIn ? data.length !== 0 : data.length !== length) return reply(Status.inval, null, 0);
-    if (length > (64 << 20)) return reply(Status.inval, null, 0);
+    if (length > MAX_PACKET_DATA || this.inflight.has(id)) return reply(Status.inval, null, 0);
+    const outBytes = isIn ? 0 : length;
+    if (!this.budget.take(outBytes)) return reply(Status.ioerror, null, 0);
     const submitted = this.runner.submitTransfer(endpoint, length, isIn ? null : Buffer.from(data), (done) => {
       this.inflight.delete(id);
+      this.budget.give(outBytes);
       reply(STATUS[done.status], isIn ? done.data ?? new Uint8Array(0) : null, done.length);
     });
-    if (this.runner.isPending(submitted.id)) this.inflight.set(id, { transferId: submitted.id, type: Type.bulk_packet });
+    if (this.runner.isPending(submitted.id)) this.inflight.set(id, submitted.id);
   }
 }

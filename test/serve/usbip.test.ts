@@ -1,10 +1,15 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Stick } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
+import { MAX_TRANSFERS_IN_FLIGHT } from '../../emu/serve/stick-server.js';
 import { UsbipServer } from '../../emu/serve/usbip-server.js';
+import { TraceWriter } from '../../emu/trace/format.js';
 import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
 import { haveTools } from '../support/require-tool.js';
 
@@ -17,9 +22,17 @@ class Client {
   private waiting: (() => void) | null = null;
   closed = false;
   private seq = 1;
+  /** A flood's answers are counted, not kept: bytes received since `discard` was set. */
+  discard = false;
+  discarded = 0;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (d: Buffer) => {
+      if (this.discard) {
+        if (this.discarded < 48) this.buffer = Buffer.concat([this.buffer, d.subarray(0, 48 - this.discarded)]);
+        this.discarded += d.length;
+        return;
+      }
       this.buffer = Buffer.concat([this.buffer, d]);
       this.waiting?.();
     });
@@ -41,6 +54,17 @@ class Client {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  /** Stops reading (a client that never reads its answers), or reads again. */
+  setReading(on: boolean): void {
+    if (on) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  /** The first answer of a flood (kept while discarding). */
+  firstDiscarded(): Buffer {
+    return this.buffer.subarray(0, 48);
   }
 
   async read(n: number, timeoutMs = 5000): Promise<Buffer> {
@@ -92,6 +116,22 @@ class Client {
   /** CMD_SUBMIT; returns its seqnum. */
   submit(ep: number, dirIn: boolean, length: number, setup = Buffer.alloc(8), data?: Uint8Array): number {
     const seqnum = this.seq++;
+    this.write(Client.submitBytes(seqnum, ep, dirIn, length, setup, data));
+    return seqnum;
+  }
+
+  /** `count` CMD_SUBMITs with seqnums from `first` on, as one buffer. */
+  static burst(count: number, first: number, ep: number, dirIn: boolean, length: number, setup?: Uint8Array): Buffer {
+    const one = Client.submitBytes(first, ep, dirIn, length, setup);
+    const out = Buffer.alloc(one.length * count);
+    for (let i = 0; i < count; i++) {
+      one.copy(out, i * one.length);
+      out.writeUInt32BE(first + i, i * one.length + 4);
+    }
+    return out;
+  }
+
+  private static submitBytes(seqnum: number, ep: number, dirIn: boolean, length: number, setup: Uint8Array = Buffer.alloc(8), data?: Uint8Array): Buffer {
     const head = Buffer.alloc(48);
     head.writeUInt32BE(1, 0);
     head.writeUInt32BE(seqnum, 4);
@@ -99,9 +139,8 @@ class Client {
     head.writeUInt32BE(dirIn ? 1 : 0, 12);
     head.writeUInt32BE(ep, 16);
     head.writeInt32BE(length, 24);
-    setup.copy(head, 40);
-    this.write(data ? Buffer.concat([head, data]) : head);
-    return seqnum;
+    head.set(setup.subarray(0, 8), 40);
+    return data ? Buffer.concat([head, data]) : head;
   }
 
   /** The next RET_SUBMIT or RET_UNLINK: command, seqnum, status, and data of an IN. */
@@ -270,5 +309,133 @@ describe('USB/IP server, large URBs', () => {
     expect(server.stick.bus.peek(0x80000000 + (4 << 20) - 4, 4)).toEqual(new Uint8Array(4).fill(0x3c));
     client.close();
     await server.close();
+  });
+});
+
+describe('USB/IP server under hostile clients', () => {
+  let server: UsbipServer;
+  let other: UsbipServer;
+  const clients: Client[] = [];
+  const GET_DEVICE_DESCRIPTOR = [0x80, 6, 0, 1, 0, 0, 18, 0];
+
+  beforeAll(async () => {
+    server = await UsbipServer.listen(new Stick({ model: ma2485 }), { port: 0 });
+    other = await UsbipServer.listen(new Stick({ model: ma2485, chipId: 0x1234n }), { port: 0 });
+    while (!server.runner.current || !other.runner.current) await sleep(5);
+  });
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+  afterAll(async () => {
+    await server.close();
+    await other.close();
+  });
+
+  const imported = async (s: UsbipServer) => {
+    while (s.busy) await sleep(2);
+    const client = await Client.open(s.address.port);
+    clients.push(client);
+    expect(await client.import('1-1')).toBe(0x2485);
+    expect((await client.control([0, 9, 1, 0, 0, 0, 0, 0], false, 0)).status).toBe(0);
+    return client;
+  };
+  /** Wall time of one GET_DESCRIPTOR round trip. */
+  const roundTrip = async (client: Client) => {
+    const started = performance.now();
+    expect((await client.control(GET_DEVICE_DESCRIPTOR, true, 18)).status).toBe(0);
+    return performance.now() - started;
+  };
+
+  it('200 000 bulk IN URBs: the cap is held and the rest refused -ENOMEM; the hang-up is quick and the other port answers all along', async () => {
+    const client = await imported(server);
+    const bystander = await imported(other);
+    let submitted = 0;
+    let cancelled = 0;
+    const stop = server.stick.log.subscribe((e) => {
+      if (e.kind === 'host.transfer') submitted++;
+      else if (e.kind === 'usb.transfer.done' && e.status === 'cancelled') cancelled++;
+    });
+    const count = 200_000;
+    client.discard = true;
+    client.write(Client.burst(count, 1000, 1, true, 64));
+    const started = performance.now();
+    while (submitted + client.discarded / 48 < count && performance.now() - started < 20_000) {
+      expect(await roundTrip(bystander)).toBeLessThan(1000);
+      await sleep(20);
+    }
+    expect(submitted).toBe(MAX_TRANSFERS_IN_FLIGHT);
+    expect(client.discarded).toBe((count - MAX_TRANSFERS_IN_FLIGHT) * 48);
+    const first = client.firstDiscarded();
+    expect([first.readUInt32BE(0), first.readUInt32BE(4), first.readInt32BE(20)]).toEqual([3, 1000 + MAX_TRANSFERS_IN_FLIGHT, -12]);
+    const hungUp = performance.now();
+    client.close();
+    while (cancelled < submitted && performance.now() - hungUp < 10_000) await sleep(5);
+    expect(cancelled).toBe(submitted);
+    expect(performance.now() - hungUp).toBeLessThan(2000);
+    expect(await roundTrip(bystander)).toBeLessThan(200);
+    stop();
+  }, 60_000);
+
+  it('a flood of control URBs that never reads its answers: reading stops, memory stays bounded, the other port answers', async () => {
+    const client = await imported(server);
+    const bystander = await imported(other);
+    let handled = 0;
+    const stop = server.stick.log.subscribe((e) => e.kind === 'host.control' && handled++);
+    client.setReading(false);
+    const count = 400_000;
+    const heapBefore = process.memoryUsage().heapUsed;
+    client.write(Client.burst(count, 10, 0, true, 18, Buffer.from(GET_DEVICE_DESCRIPTOR)));
+    let last = -1;
+    const started = performance.now();
+    while (handled !== last && performance.now() - started < 15_000) {
+      last = handled;
+      expect(await roundTrip(bystander)).toBeLessThan(1000);
+      await sleep(300);
+    }
+    expect(handled).toBe(last); // it stopped
+    expect(handled).toBeLessThan(count / 2);
+    expect(server.queuedOutputBytes).toBeLessThan(4 << 20);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(200 << 20);
+    client.discard = true;
+    client.setReading(true);
+    const resumed = performance.now();
+    while (handled < last + 10_000 && performance.now() - resumed < 10_000) await sleep(20);
+    expect(handled).toBeGreaterThanOrEqual(last + 10_000);
+    stop();
+  }, 60_000);
+
+  it('a control OUT URB with wLength 0xFFFF and an 8 MiB buffer is refused -EINVAL before the stick: the trace stays small', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'myriad-usbip-'));
+    const stick = new Stick({ model: ma2485 });
+    const writer = new TraceWriter(join(dir, 'bogus.myrtrace'), { emulator: 'test' });
+    writer.attach(stick);
+    const traced = await UsbipServer.listen(stick, { port: 0 });
+    try {
+      let largest = 0;
+      stick.log.subscribe((e) => {
+        if (e.kind === 'host.control' && e.data) largest = Math.max(largest, e.data.length);
+      });
+      while (!traced.runner.current) await sleep(5);
+      const client = await imported(traced);
+      const junk = randomBytes(8 << 20);
+      const vendorOut = (length: number) => Buffer.from([0x40, 0x55, 0, 0, 0, 0, length & 0xff, length >> 8]);
+      for (let i = 0; i < 4; i++) {
+        client.submit(0, false, junk.length, vendorOut(0xffff), junk);
+        expect((await client.reply(false)).status).toBe(-22);
+      }
+      // Short of wLength, or an IN with no room for wLength: refused the same way.
+      client.submit(0, false, 100, vendorOut(0xffff), junk.subarray(0, 100));
+      expect((await client.reply(false)).status).toBe(-22);
+      expect((await client.control(GET_DEVICE_DESCRIPTOR, true, 8)).status).toBe(-22);
+      // The data stage that wLength describes reaches the stick (which STALLs the request).
+      client.submit(0, false, 0xffff, vendorOut(0xffff), junk.subarray(0, 0xffff));
+      expect((await client.reply(false)).status).toBe(-32);
+      expect(largest).toBe(0xffff);
+      client.close();
+    } finally {
+      await traced.close();
+      writer.close();
+    }
+    expect(statSync(join(dir, 'bogus.myrtrace')).size).toBeLessThan(1 << 20);
   });
 });

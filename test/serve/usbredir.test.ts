@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bootDevice } from '../../emu/host/boot.js';
 import { XLinkClient } from '../../emu/host/xlink.js';
 import { Stick } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
+import { MAX_TRANSFERS_IN_FLIGHT } from '../../emu/serve/stick-server.js';
 import { UsbredirServer } from '../../emu/serve/usbredir-server.js';
 import { RemoteDevice, UsbredirClient } from '../support/usbredir-client.js';
 
@@ -194,5 +195,157 @@ describe('usbredir server', () => {
     const next = await connected();
     expect(next.device?.vendorId).toBe(0x03e7);
     next.close();
+  });
+});
+
+/** usbredir packets, many at once: bulk IN requests and GET_DESCRIPTOR(device) control requests. */
+function burst(client: UsbredirClient, count: number, firstId: bigint, body: Buffer, type: number): Buffer {
+  const one = client.encode(type, 0n, body);
+  const out = Buffer.alloc(one.length * count);
+  for (let i = 0; i < count; i++) {
+    one.copy(out, i * one.length);
+    out.writeBigUInt64LE(firstId + BigInt(i), i * one.length + 8);
+  }
+  return out;
+}
+const BULK_IN_64 = Buffer.from([0x81, 0, 64, 0, 0, 0, 0, 0, 0, 0]);
+const GET_DEVICE_DESCRIPTOR = Buffer.from([0x80, 6, 0x80, 0, 0x00, 0x01, 0, 0, 18, 0]);
+
+describe('usbredir server under hostile clients', () => {
+  let hostileServer: UsbredirServer;
+  let otherServer: UsbredirServer;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    hostileServer = await UsbredirServer.listen(new Stick({ model: ma2485 }), { port: 0, log: (line) => lines.push(line), helloTimeoutMs: 300 });
+    otherServer = await UsbredirServer.listen(new Stick({ model: ma2485, chipId: 0x1234n }), { port: 0 });
+  });
+  afterAll(async () => {
+    await hostileServer.close();
+    await otherServer.close();
+  });
+
+  const clients: UsbredirClient[] = [];
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+  const connected = async (server: UsbredirServer) => {
+    while (server.busy) await sleep(2);
+    const client = await UsbredirClient.open(server.address.port);
+    clients.push(client);
+    await client.waitFor(() => client.device !== null);
+    return client;
+  };
+  /** Wall time of one GET_DESCRIPTOR round trip. */
+  const roundTrip = async (client: UsbredirClient) => {
+    const started = performance.now();
+    const answer = await client.device!.controlTransferIn({ requestType: 0x80, request: 6, value: 0x0100, index: 0 }, 18);
+    expect(answer.status).toBe('ok');
+    return performance.now() - started;
+  };
+
+  it('200 000 bulk INs: the cap is held and the rest refused; the hang-up is quick and the other port answers all along', async () => {
+    const stick = hostileServer.stick;
+    const client = await connected(hostileServer);
+    const bystander = await connected(otherServer);
+    await client.device!.selectConfiguration(1);
+    let submitted = 0;
+    let cancelled = 0;
+    const stop = stick.log.subscribe((e) => {
+      if (e.kind === 'host.transfer') submitted++;
+      else if (e.kind === 'usb.transfer.done' && e.status === 'cancelled') cancelled++;
+    });
+    const refused = () => client.received.filter((p) => p.type === 101 && p.body[1] === 3).length;
+    const count = 200_000;
+    client.write(burst(client, count, 1000n, BULK_IN_64, 101));
+    const started = performance.now();
+    // Every request is either held by the stick or refused (ioerror) at once.
+    while (submitted + refused() < count && performance.now() - started < 20_000) {
+      expect(await roundTrip(bystander)).toBeLessThan(1000);
+      await sleep(20);
+    }
+    expect(submitted).toBe(MAX_TRANSFERS_IN_FLIGHT);
+    expect(refused()).toBe(count - MAX_TRANSFERS_IN_FLIGHT);
+    const hungUp = performance.now();
+    client.close();
+    await client.waitFor(() => cancelled === submitted, 10_000);
+    expect(performance.now() - hungUp).toBeLessThan(2000);
+    expect(await roundTrip(bystander)).toBeLessThan(200);
+    stop();
+  }, 60_000);
+
+  it('a flood of control requests that never reads its answers: reading stops, memory stays bounded, the other port answers', async () => {
+    const stick = hostileServer.stick;
+    const client = await connected(hostileServer);
+    const bystander = await connected(otherServer);
+    let handled = 0;
+    const stop = stick.log.subscribe((e) => e.kind === 'host.control' && handled++);
+    client.setReading(false);
+    const count = 400_000;
+    const heapBefore = process.memoryUsage().heapUsed;
+    client.write(burst(client, count, 10n, GET_DEVICE_DESCRIPTOR, 100));
+    // Wait for the server to stop taking requests (the answers it owes are queued up).
+    let last = -1;
+    const started = performance.now();
+    while (handled !== last && performance.now() - started < 15_000) {
+      last = handled;
+      expect(await roundTrip(bystander)).toBeLessThan(1000);
+      await sleep(300);
+    }
+    expect(handled).toBe(last); // it stopped
+    expect(handled).toBeLessThan(count / 2);
+    expect(hostileServer.queuedOutputBytes).toBeLessThan(4 << 20);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(200 << 20);
+    // A client that reads again is served again.
+    client.setReading(true);
+    await client.waitFor(() => handled > last + 10_000, 10_000);
+    stop();
+  }, 60_000);
+
+  it('a control OUT with wLength 0xFFFF and 8 MiB of data is refused (inval) before the stick', async () => {
+    const client = await connected(hostileServer);
+    let largest = -1;
+    const stop = hostileServer.stick.log.subscribe((e) => e.kind === 'host.control' && (largest = Math.max(largest, e.data?.length ?? 0)));
+    const head = Buffer.from([0x00, 0x55, 0x40, 0, 0, 0, 0, 0, 0xff, 0xff]);
+    const reply = await client.request(100, Buffer.concat([head, Buffer.alloc(8 << 20, 0x5a)])).reply;
+    expect(reply.body[3]).toBe(2);
+    expect(largest).toBe(-1);
+    stop();
+  });
+
+  it('a flood of resets is carried out as two at most, and the device ends reset and configured', async () => {
+    // A stick of its own: after the floods above, the other one's virtual time is far ahead of
+    // the wall clock, and a reset waits for its 10 ms in virtual time.
+    const server = await UsbredirServer.listen(new Stick({ model: ma2485 }), { port: 0 });
+    try {
+      const client = await connected(server);
+      await client.device!.selectConfiguration(1);
+      const states: string[] = [];
+      let resets = 0;
+      const stop = server.stick.log.subscribe((e) => {
+        if (e.kind === 'host.reset') resets++;
+        if (e.kind === 'usb.state') states.push(`${e.state}:${e.configuration}`);
+      });
+      client.write(Buffer.concat(Array.from({ length: 1000 }, () => client.encode(3, 0n, Buffer.alloc(0)))));
+      await client.waitFor(() => resets === 2 && states.at(-1) === 'configured:1');
+      await sleep(100);
+      expect(resets).toBe(2);
+      expect(await roundTrip(client)).toBeLessThan(1000);
+      stop();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a client that never says hello is dropped after the hello timeout, and the next one is served', async () => {
+    while (hostileServer.busy) await sleep(2);
+    const silent = connect(hostileServer.address.port, '127.0.0.1').resume();
+    const closed = new Promise((r) => silent.once('close', r));
+    const started = performance.now();
+    await closed;
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(lines.at(-1)).toMatch(/closed \(no hello within 300 ms\)/);
+    const next = await connected(hostileServer);
+    expect(next.device?.vendorId).toBe(0x03e7);
   });
 });

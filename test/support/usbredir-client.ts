@@ -62,12 +62,23 @@ export class UsbredirClient {
   }
 
   sendRaw(type: number, id: bigint, body: Uint8Array, longIds = this.longIds): void {
+    this.socket.write(this.encode(type, id, body, longIds));
+  }
+
+  /** A packet's bytes with the id size in use, for a test that sends many at once. */
+  encode(type: number, id: bigint, body: Uint8Array, longIds = this.longIds): Buffer {
     const head = Buffer.alloc(longIds ? 16 : 12);
     head.writeUInt32LE(type, 0);
     head.writeUInt32LE(body.length, 4);
     if (longIds) head.writeBigUInt64LE(id, 8);
     else head.writeUInt32LE(Number(id), 8);
-    this.socket.write(Buffer.concat([head, body]));
+    return Buffer.concat([head, body]);
+  }
+
+  /** Stops reading the server's packets (a client that does not read), or reads again. */
+  setReading(on: boolean): void {
+    if (on) this.socket.resume();
+    else this.socket.pause();
   }
 
   /** Sends a packet and resolves with the server's packet of the same id. */
