@@ -1,9 +1,9 @@
 /**
  * `npm start`: an emulated NCS2 on an emulated host. The host enumerates the ROM, boots the open
  * firmware from firmware-stubs/vsc/ through the WebUSB-style API, the stick comes back as
- * 03e7:f63b, the host talks XLink to it (ping, a stream echo, mvnc's capabilities), resets it back
- * to the ROM, and the whole session, recorded as a trace file, is replayed. Then a SHAVE runs the
- * f16 matrix multiply tile kernel.
+ * 03e7:f63b, the host talks XLink to it (ping, a stream echo), opens it as mvnc does
+ * and runs a small neural network on the SHAVEs through mvnc, with a per-stage profile, resets
+ * it back to the ROM, and the whole session, recorded as a trace file, is replayed.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,14 @@ import { ma2485 } from './models/index.js';
 import { emulatorVersion, packageRoot } from './package-root.js';
 import { TraceReader, TraceWriter } from './trace/format.js';
 import { replayTrace } from './trace/replay-trace.js';
-import { assemble } from './shave/assembler.js';
-import { KernelBench } from './shave/kernel-runner.js';
+import { MvncDevice } from './host/mvnc.js';
+import { readGraph } from './graph/reader.js';
+import { f16FromNumber } from './graph/f16.js';
+import { tensorBytes, tensorFromBytes } from './graph/tensor-place.js';
+import { formatProfile, stageReports, topK } from './cli/infer-command.js';
+
+/** The sample graph the demo runs (firmware-stubs/graphs/). */
+const DEMO_GRAPH = 'demo-cnn.graph';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const id = (d: { vendorId: number; productId: number }) => `${hex(d.vendorId)}:${hex(d.productId)}`;
@@ -67,20 +73,44 @@ async function demo(): Promise<number> {
   await client.write(stream, message);
   const echoed = Buffer.from(await client.read(stream));
   say(`   stream "demo-echo" (id ${stream}): sent ${message.length} bytes, got back "${echoed.toString()}"`);
-  const monitor = await client.openStream('deviceMonitor', 2048);
-  await client.write(monitor, Uint8Array.of(1, 0, 0, 0, 0, 0, 0, 0)); // mvnc GET_CAPABILITIES
-  const caps = new DataView((await client.read(monitor)).buffer);
-  say(`   mvnc deviceMonitor GET_CAPABILITIES: max_graphs ${caps.getUint32(0, true)}, max_fifos ${caps.getUint32(4, true)}, max_memory ${caps.getUint32(8, true) >> 20} MiB`);
   say();
 
-  say('4. Closing as OpenVINO does: RESET, and the stick comes back as the ROM');
+  say(`4. A neural network on the SHAVEs, through mvnc as OpenVINO's host library drives it`);
+  const mvnc = await MvncDevice.open(client);
+  say(`   deviceMonitor CAPABILITIES: platform ${mvnc.platform}, max_graphs ${mvnc.capabilities.maxGraphs}, max_memory ${mvnc.capabilities.maxMemory >> 20} MiB`);
+  const graphPath = join('firmware-stubs', 'graphs', DEMO_GRAPH);
+  const blob = readFileSync(join(packageRoot(), graphPath));
+  const described = readGraph(blob);
+  await mvnc.setProfiling(true);
+  const graph = await mvnc.allocateGraph(blob);
+  const input = await mvnc.createFifo('host-write', graph.input, 2);
+  const output = await mvnc.createFifo('host-read', graph.output, 2);
+  say(`   ${graphPath}: ${described.stages.length} stages (${[...new Set(described.stages.map((s) => s.layer.name))].join(', ')}), input ${graph.input.c}x${graph.input.h}x${graph.input.w}, output ${graph.output.c}x${graph.output.h}x${graph.output.w}`);
+  const inPlace = { address: 0, shape: described.input.shape, cStride: described.input.cStride, yStride: described.input.yStride, xStride: described.input.xStride };
+  const outPlace = { address: 0, shape: described.output.shape, cStride: described.output.cStride, yStride: described.output.yStride, xStride: described.output.xStride };
+  const picture = { shape: described.input.shape, data: Uint16Array.from({ length: described.input.shape.c * described.input.shape.h * described.input.shape.w }, (_, i) => f16FromNumber(Math.sin(i / 7))) };
+  const wall0 = performance.now();
+  const scores = tensorFromBytes(outPlace, await graph.infer(input, output, tensorBytes(inPlace, picture)));
+  const wallMs = performance.now() - wall0;
+  const timing = await graph.timing();
+  const profile = await graph.profile();
+  const reports = stageReports(described, timing, ma2485.clocks.systemHz, profile);
+  for (const line of formatProfile(reports, { ms: reports.reduce((sum, r) => sum + r.ms, 0), deviceMs: timing[described.stages.length + 1]! })) say(`   ${line}`);
+  if (scores.shape.h === 1 && scores.shape.w === 1) say(`   top classes: ${topK(scores, 3).map(({ index, value }) => `${index} (${value.toPrecision(3)})`).join(', ')}`);
+  say(`   ${wallMs.toFixed(1)} ms of host time for the inference; the same input gives the same bytes and cycles on every run and on replay`);
+  await input.destroy();
+  await output.destroy();
+  await graph.destroy();
+  say();
+
+  say('5. Closing as OpenVINO does: RESET, and the stick comes back as the ROM');
   await client.close(hub.usb);
   say(`   the host now sees ${(await hub.usb.getDevices()).map(id).join(', ')}; ${formatTime(hub.now)} of virtual time in all`);
   writer.close();
   say();
 
   const events = port.recorder!.events;
-  say(`5. Recorded ${events.length} events to ${tracePath}`);
+  say(`6. Recorded ${events.length} events to ${tracePath}`);
   say(`   sha256 of the log: ${hashEvents(events)}`);
   const reader = TraceReader.open(tracePath);
   say(`   the trace file: ${reader.size} bytes for a ${image.length}-byte image upload and ${reader.index.events} events`);
@@ -92,55 +122,12 @@ async function demo(): Promise<number> {
   }
   say(`   replayed on a fresh machine: all ${replayed.events} events re-derived identically`);
   say();
-
-  say('6. A SHAVE vector core: the f16 8x8 matrix multiply tile of firmware-stubs/shave/ on SHAVE 0');
-  const shaveOk = shaveTile();
-  say();
   say('Try on the trace:');
   for (const command of ['replay', 'stat', 'log --kind usb.connect --kind core.start', 'export --pcap -o demo.pcap']) {
     const [verb, ...options] = command.split(' ');
     say(`   node dist/emu/cli/bin.js ${verb} ${tracePath} ${options.join(' ')}`.trimEnd());
   }
-  return echoed.equals(message) && shaveOk ? 0 : 1;
-}
-
-/** Runs the matmul tile kernel on one core and checks C = A B against a plain f64 product. */
-function shaveTile(): boolean {
-  const K = 16;
-  const bench = new KernelBench(ma2485);
-  const program = assemble(readFileSync(join(packageRoot(), 'firmware-stubs', 'shave', 'matmul-f16.s'), 'utf8'));
-  const [a, b] = [0x1c00_0000, 0x1c00_2000];
-  const c = 0x1c00_4000;
-  // Small integers and halves: every product and sum is exact in f16, so C is exactly A B.
-  const A = Array.from({ length: 8 * K }, (_, i) => ((i * 7) % 5) - 2);
-  const B = Array.from({ length: K * 8 }, (_, i) => (((i * 3) % 4) - 1) / 2);
-  const f16 = (x: number) => toF16Bits(x);
-  bench.load(0, program);
-  bench.write(0, a, new Uint8Array(new Uint16Array(A.map(f16)).buffer));
-  bench.write(0, b, new Uint8Array(new Uint16Array(B.map(f16)).buffer));
-  [a, b, c, K].forEach((value, n) => bench.cores.setIrf(0, 18 - n, value));
-  const { result, counters } = bench.run(0, program, 1_000_000);
-  const got = new Uint16Array(bench.read(0, c, 128).slice().buffer);
-  let exact = true;
-  for (let i = 0; i < 8; i++) for (let j = 0; j < 8; j++) {
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += A[i * K + k]! * B[k * 8 + j]!;
-    if (got[i * 8 + j] !== f16(sum)) exact = false;
-  }
-  const busy = Object.entries(counters.unitOps).filter(([, n]) => n > 0).map(([unit, n]) => `${unit} ${((100 * n) / counters.cycles).toFixed(0)}%`);
-  say(`   ${result.kind === 'halted' ? 'halted by swih' : result.kind}: ${counters.bundles} bundles in ${counters.cycles} cycles (${((counters.cycles / ma2485.clocks.systemHz) * 1e6).toFixed(2)} us at ${ma2485.clocks.systemHz / 1e6} MHz), ${counters.stalls} stalls`);
-  say(`   unit occupancy: ${busy.join(', ')}; CMX read ${counters.cmx.reduce((n, s) => n + s.read, 0)} B, written ${counters.cmx.reduce((n, s) => n + s.written, 0)} B`);
-  say(`   C = A B (8 x ${K} times ${K} x 8, f16): ${exact ? 'every element exact' : 'WRONG'}`);
-  return result.kind === 'halted' && exact;
-}
-
-/** The f16 bit pattern of a value that f16 holds exactly (small integers and halves here). */
-function toF16Bits(x: number): number {
-  if (x === 0) return Object.is(x, -0) ? 0x8000 : 0;
-  const sign = x < 0 ? 0x8000 : 0;
-  const exponent = Math.floor(Math.log2(Math.abs(x)));
-  const fraction = Math.abs(x) / 2 ** exponent - 1;
-  return sign | ((exponent + 15) << 10) | Math.round(fraction * 1024);
+  return echoed.equals(message) ? 0 : 1;
 }
 
 function hex(value: number): string {

@@ -154,6 +154,12 @@ romStick.bus.write(0x80000000 + STREAM_BYTES - 4, 4, 0, 'bench'); // commit DDR 
   summary.push(...(JSON.parse(out.slice(out.lastIndexOf('\n[') + 1)) as Summary[]));
 }
 
+// ---- inference: every layer kernel, and the largest sample graph through mvnc, in a process of its own
+{
+  const out = execFileSync(process.execPath, [join(root, 'dist', 'test', 'bench', 'inference-bench.js')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  summary.push(...(JSON.parse(out.slice(out.lastIndexOf('\n[') + 1)) as Summary[]));
+}
+
 // ---- memory: an idle stick, in a process of its own
 {
   const out = execFileSync(process.execPath, ['--expose-gc', join(root, 'dist', 'test', 'bench', 'idle-stick.js')], { encoding: 'utf8' });
