@@ -5,28 +5,19 @@ import { f16FromNumber } from '../../emu/graph/f16.js';
 import { clip } from '../../emu/graph/layers/clip.js';
 import { runStage } from '../../emu/graph/stage-runner.js';
 import { hwc8 } from '../../emu/graph/tensor-place.js';
-import { xorshift32 } from '../support/random.js';
+import { CMX_FREE, ELEMENT_SHAPES, f16Source, SPECIAL_F16 } from '../support/layer-test.js';
 
 const bench = new KernelBench(ma2450);
-const rand = xorshift32(100);
-const randomTensor = (c: number, h: number, w: number) => ({ shape: { c, h, w }, data: Uint16Array.from({ length: c * h * w }, () => f16FromNumber(((rand() / 2 ** 32) * 2 - 1) * 10)) });
+const source = f16Source(100);
+const randomTensor = (c: number, h: number, w: number) => source.tensor(c, h, w, 10);
 /** NaNs of both signs, infinities, signed zeros, subnormals, the largest finite values. */
-const SPECIAL = [0x7e01, 0xfe00, 0x7c00, 0xfc00, 0x0000, 0x8000, 0x0001, 0x8001, 0x03ff, 0x83ff, 0x7bff, 0xfbff];
-const CMX = 0x7018_0000; // free CMX slices 12-15 on ma2450
+const SPECIAL = SPECIAL_F16;
+const CMX = CMX_FREE;
 const f = f16FromNumber;
 
 // Vectors per share: fewer than a group of 8, one group, one group and a few, many groups with
 // and without vectors left over; C = 1, C < 8, C not a multiple of 8.
-const SHAPES = [
-  [3, 5, 7, 12],
-  [1, 1, 1, 1],
-  [8, 1, 1, 1],
-  [24, 1, 3, 1],
-  [16, 2, 4, 1],
-  [17, 3, 2, 5],
-  [64, 7, 9, 5],
-  [40, 6, 11, 12],
-] as const;
+const SHAPES = ELEMENT_SHAPES;
 
 describe('clip layer kernel against its reference', () => {
   const bounds = [

@@ -8,25 +8,13 @@ import { depthConv, packDepthConvWeights, type DepthConvParams } from '../../emu
 import { LayerError, roundUp8, type Tensor } from '../../emu/graph/layers/layer.js';
 import { runStage } from '../../emu/graph/stage-runner.js';
 import { hwc8, hwc8Bytes, type TensorPlace } from '../../emu/graph/tensor-place.js';
-import { xorshift32 } from '../support/random.js';
+import { CMX_END, CMX_FREE, DDR, f16Source, GUARD, outputGuards } from '../support/layer-test.js';
 
 const bench = new KernelBench(ma2450);
-const rand = xorshift32(0xd0c);
-const uniform = () => (rand() / 2 ** 32) * 2 - 1;
-const randomF16 = (n: number, scale = 1) => Uint16Array.from({ length: n }, () => f16FromNumber(uniform() * scale));
+const { f16s: randomF16 } = f16Source(0xd0c);
 
-const DDR = 0x8000_0000;
-const CMX_FREE = 0x7018_0000; // CMX slices 12-15
-const CMX_END = 0x7020_0000;
-const GUARD = 64;
 const align64 = (n: number) => (n + 63) & ~63;
-/** Fills the bytes around an output with a pattern, and says afterwards whether a kernel wrote there. */
-function guards(at: number, bytes: number) {
-  const pattern = new Uint8Array(GUARD).fill(0xa5);
-  const where = [at - GUARD, at + align64(bytes)];
-  for (const g of where) bench.write(0, g, pattern);
-  return () => where.every((g) => bench.read(0, g, GUARD).every((b) => b === 0xa5));
-}
+const guards = (at: number, bytes: number) => outputGuards(bench, at, bytes);
 
 interface Case {
   readonly c: number;

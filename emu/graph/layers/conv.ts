@@ -20,11 +20,9 @@
 import { f16FromNumber, f16ToNumber } from '../f16.js';
 import { ACTIVATION_WORDS, activationOperands, applyActivation, decodeActivation, encodeActivation, type FusedActivation } from './activation.js';
 import { LayerError, roundUp8, STAGE, type Constants, type Layer, type Shape, type Tensor } from './layer.js';
+import { checkCount as checkCountOf, checkWindow, type SlidingWindow } from './window.js';
 
-export interface ConvParams {
-  readonly kernel: { readonly h: number; readonly w: number };
-  readonly stride: { readonly y: number; readonly x: number };
-  readonly pads: { readonly top: number; readonly left: number; readonly bottom: number; readonly right: number };
+export interface ConvParams extends SlidingWindow {
   /** 1 dense; it divides the input's channels and `outputs`. */
   readonly groups: number;
   /** Output channels. */
@@ -51,19 +49,10 @@ const READ_AHEAD = 32;
 const SCRATCH_VARIABLES = 256;
 /** Bytes of a pixel's accumulators A and B in scratch (conv.s). */
 const ROW_ACCUMULATORS = 64;
-/** Keeps kernel arithmetic (products of sizes, byte offsets) inside 32 bits. */
-const MAX_SIZE = 1 << 14;
-
-const checkCount = (what: string, n: number, min: number) => {
-  if (!Number.isInteger(n) || n < min || n >= MAX_SIZE) throw new LayerError(`${NAME}: ${what} must be an integer from ${min} to ${MAX_SIZE - 1}, not ${n}`);
-};
+const checkCount = (what: string, n: number, min: number) => checkCountOf(NAME, what, n, min);
 
 function checkParams(p: ConvParams): void {
-  checkCount('the kernel height', p.kernel.h, 1);
-  checkCount('the kernel width', p.kernel.w, 1);
-  checkCount('the vertical stride', p.stride.y, 1);
-  checkCount('the horizontal stride', p.stride.x, 1);
-  for (const side of ['top', 'left', 'bottom', 'right'] as const) checkCount(`the ${side} padding`, p.pads[side], 0);
+  checkWindow(NAME, p);
   checkCount('groups', p.groups, 1);
   checkCount('outputs', p.outputs, 1);
   if (p.outputs % p.groups !== 0) throw new LayerError(`${NAME}: ${p.outputs} outputs do not split into ${p.groups} groups`);

@@ -17,11 +17,9 @@ import { f16FromNumber, f16ToNumber } from '../f16.js';
 import { ACTIVATION_WORDS, activationOperands, applyActivation, decodeActivation, encodeActivation, type FusedActivation } from './activation.js';
 import { slidingOutputs, unpackBias } from './conv.js';
 import { LayerError, roundUp8, STAGE, type Constants, type Layer, type Shape } from './layer.js';
+import { checkCount as checkCountOf, checkWindow, type SlidingWindow } from './window.js';
 
-export interface DepthConvParams {
-  readonly kernel: { readonly h: number; readonly w: number };
-  readonly stride: { readonly y: number; readonly x: number };
-  readonly pads: { readonly top: number; readonly left: number; readonly bottom: number; readonly right: number };
+export interface DepthConvParams extends SlidingWindow {
   readonly activation: FusedActivation;
 }
 
@@ -31,18 +29,10 @@ const TAP_WEIGHTS = 32;
 /** depth-conv.s: its variables, then an entry per kx, then the accumulators of slots -1 .. Wout. */
 const SCRATCH_VARIABLES = 128;
 const KX_ENTRY = 48;
-const MAX_SIZE = 1 << 14;
-
-const checkCount = (what: string, n: number, min: number) => {
-  if (!Number.isInteger(n) || n < min || n >= MAX_SIZE) throw new LayerError(`${NAME}: ${what} must be an integer from ${min} to ${MAX_SIZE - 1}, not ${n}`);
-};
+const checkCount = (what: string, n: number, min: number) => checkCountOf(NAME, what, n, min);
 
 function checkParams(p: DepthConvParams): void {
-  checkCount('the kernel height', p.kernel.h, 1);
-  checkCount('the kernel width', p.kernel.w, 1);
-  checkCount('the vertical stride', p.stride.y, 1);
-  checkCount('the horizontal stride', p.stride.x, 1);
-  for (const side of ['top', 'left', 'bottom', 'right'] as const) checkCount(`the ${side} padding`, p.pads[side], 0);
+  checkWindow(NAME, p);
 }
 
 /**
