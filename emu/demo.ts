@@ -54,7 +54,7 @@ async function demo(): Promise<number> {
 
   say(`2. Booting the open firmware (firmware-stubs/vsc/vsc-ma2485.mvcmd, ${image.length} bytes) as OpenVINO's host does`);
   const bar = new ProgressBar('   upload', process.stdout);
-  const result = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), onProgress: (sent, total) => bar.update(sent, total), reattachTimeoutMs: 3000 });
+  const result = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p), onProgress: (sent, total) => bar.update(sent, total), reattachTimeoutMs: 3000 });
   const device = result.reattached as EmulatedUSBDevice | null;
   if (!device) {
     say('   the stick did not come back as 03e7:f63b');

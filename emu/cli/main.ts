@@ -16,6 +16,7 @@ import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
 import { TraceError, TraceWriter } from '../trace/format.js';
 import { XLinkClient } from '../host/xlink.js';
 import type { EmulatedUSBDevice } from '../host/webusb.js';
+import type { MachineEvent } from '../events/event.js';
 import { ProgressBar } from './progress.js';
 import { EXIT, InputError, readInput, UsageError } from './errors.js';
 import { SERVE_HELP, serveCommand } from './serve-command.js';
@@ -56,7 +57,7 @@ Exit codes: 0 success, 1 the run failed, 2 usage error, 3 unreadable or malforme
 
 Lists every record of an MA2x boot stream with its offset, address and size, then a summary.
 A malformed stream is listed up to the error, which is reported with its byte offset (exit 3).`,
-  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet] [--chip-id HEX] [--xlink BYTES]
+  boot: `Usage: myriad-emu boot <image.mvcmd> [--model ma2450|ma2485] [--record FILE] [--chunk BYTES|packet] [--chip-id HEX] [--xlink BYTES] [--timeout SECONDS]
 
 Plugs an emulated stick into an emulated host, lets the host enumerate it, and writes the image
 to its bulk OUT endpoint the way the host libraries do, with an upload progress bar.
@@ -67,9 +68,14 @@ to its bulk OUT endpoint the way the host libraries do, with an upload progress 
   --xlink    after the boot, talk XLink as OpenVINO does: ping, echo BYTES through a stream,
              then RESET the stick back to the ROM
   --snapshot-every  with --record: a snapshot every N events (default 100000)
+  --timeout  give up after SECONDS of wall-clock time (default 120). Virtual time decides
+             first: each bulk transfer may take 2 s and the stick 2 s to come back
 The firmware's console (its UART) is printed as it appears, and the identity the stick comes
 back with (03e7:f63b for the open firmware in firmware-stubs/vsc/).
-Exit 0 when the device took the image and left the bus, 1 otherwise.`,
+Exit 0 when the device took the whole image up to its jump record and left the bus, and its
+LEON did not stop in error mode. Exit 1 otherwise, with the reason: a transfer that timed out
+(for instance a call record whose code never returns), a stall, an upload cut short by a chip
+reset (the watchdog) or an unplug, the firmware trapping into error mode (the trap is named).`,
   leon3: `Usage: myriad-emu leon3 <elf> [--endian big|little] [--max-steps N]
 
 Runs a bare-metal SPARC V8 ELF on a board with the memory map and start state of QEMU's
@@ -264,8 +270,12 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
       'chip-id': { type: 'string' },
       xlink: { type: 'string' },
       'snapshot-every': { type: 'string' },
+      timeout: { type: 'string', default: '120' },
     },
   });
+  const timeoutSeconds = Number(values.timeout);
+  if (!(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0)) throw new UsageError('--timeout takes a positive number of seconds');
+  const deadline = performance.now() + timeoutSeconds * 1000;
   const echoBytes = values.xlink === undefined ? null : Number(values.xlink);
   if (echoBytes !== null && !(Number.isInteger(echoBytes) && echoBytes > 0 && echoBytes <= 64 << 20)) throw new UsageError('--xlink takes a number of bytes to echo, 1 to 67108864');
   const snapshotEvery = values['snapshot-every'] === undefined ? undefined : Number(values['snapshot-every']);
@@ -294,10 +304,20 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
       if (event.kind === 'console.line') console.push(event.text);
     },
   });
+  let hostLinesShown = 0;
+  const showHost = () => {
+    for (const line of hub.messages.slice(hostLinesShown)) print(`[host] ${line}`);
+    hostLinesShown = hub.messages.length;
+  };
+  const finish = (code: number): number => {
+    print(`virtual time ${formatTime(hub.now)}, ${port.recorder!.events.length} events`);
+    if (writer) print(`trace written to ${values.record}`);
+    return code;
+  };
   try {
     await hub.sleep(300);
     const device = (await hub.usb.getDevices())[0];
-    for (const line of hub.messages) print(`[host] ${line}`);
+    showHost();
     if (!device) {
       print('the host could not enumerate the stick');
       return EXIT.failed;
@@ -307,6 +327,8 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
     try {
       result = await bootDevice(hub.usb, device, image, {
         sleep: (ms) => hub.sleep(ms),
+        cancelSleep: (sleeping) => hub.cancelSleep(sleeping),
+        wallTimeoutMs: deadline - performance.now(),
         onProgress: (sent, total) => bar.update(sent, total),
         reattachTimeoutMs: 2000,
         ...(chunk !== undefined ? { chunkSize: chunk } : {}),
@@ -314,33 +336,100 @@ async function boot(args: string[], print: (line?: string) => void, err: NodeJS.
     } catch (error) {
       if (!(error instanceof BootError)) throw error;
       err.write(`\n`);
+      showHost();
+      for (const line of console) print(`[console] ${line}`);
       print(`boot failed: ${error.message}`);
-      for (const event of port.recorder!.events.filter((e) => e.kind === 'rom.error' || e.kind === 'bus.error')) print(`  ${describeEvent(event)}`);
-      return EXIT.failed;
+      if (port.stick.rom.phase === 'calling') print('  the code a call record started has not returned, so the ROM takes no more of the stream');
+      printWhatHappened(port.recorder!.events, print);
+      return finish(EXIT.failed);
     }
-    for (const line of hub.messages.slice(2)) print(`[host] ${line}`);
+    showHost();
     for (const line of console) print(`[console] ${line}`);
     const back = result.reattached as { vendorId: number; productId: number; productName: string | null; serialNumber: string | null } | null;
     if (back) print(`the stick came back as ${back.vendorId.toString(16).padStart(4, '0')}:${back.productId.toString(16).padStart(4, '0')} "${back.productName ?? ''}" (serial ${back.serialNumber ?? '-'})`);
     const events = port.recorder!.events;
     const records = events.filter((e) => e.kind === 'rom.record').length;
     print(`sent ${result.bytesSent} bytes in ${result.transfers} transfer(s); the ROM performed ${records} records`);
-    // Core starts by the ROM and real halts; the firmware's sleeps between interrupts are noise here.
-    const sleeping = (reason: string) => reason.startsWith('powered down') || reason.startsWith('in an idle loop');
-    for (const event of events) {
-      if ((event.kind === 'core.start' && event.mode !== 'interrupt') || (event.kind === 'core.halt' && !sleeping(event.reason)) || event.kind === 'rom.error') print(`  ${describeEvent(event)}`);
-    }
+    printWhatHappened(events, print);
     if (!result.detached) {
       print('the device did not leave the bus: the image did not reach a jump record');
-      return EXIT.failed;
+      return finish(EXIT.failed);
+    }
+    let fault = firmwareFault(events);
+    if (fault) {
+      print(`boot failed: ${fault}`);
+      return finish(EXIT.failed);
     }
     let code: number = EXIT.ok;
-    if (echoBytes !== null) code = await xlinkSession(hub, result.reattached as EmulatedUSBDevice | null, echoBytes, print);
-    print(`virtual time ${formatTime(hub.now)}, ${port.recorder!.events.length} events`);
-    if (writer) print(`trace written to ${values.record}`);
-    return code;
+    if (echoBytes !== null) {
+      const session = await withinWallTime(xlinkSession(hub, result.reattached as EmulatedUSBDevice | null, echoBytes, print), deadline - performance.now());
+      if (session === 'wall-timeout') print(`xlink: gave up when the ${timeoutSeconds} s wall-clock limit ran out`);
+      code = session === 'wall-timeout' ? EXIT.failed : session;
+      fault = firmwareFault(port.recorder!.events);
+      if (fault) {
+        print(`xlink: ${fault}`);
+        code = EXIT.failed;
+      }
+    }
+    return finish(code);
   } finally {
     writer?.close();
+    // The session is over: pulling the stick out stops its cores and ends any transfer still
+    // pending, so nothing emulated can keep this process (or a caller's event loop) busy.
+    hub.unplug(port);
+  }
+}
+
+/** Core starts by the ROM, halts that are not sleeps, resets, ROM and bus errors: what a failed boot's reader needs. */
+function printWhatHappened(events: readonly MachineEvent[], print: (line?: string) => void): void {
+  const MAX_LINES = 20;
+  let shown = 0;
+  let more = 0;
+  for (const event of events) {
+    const explains =
+      (event.kind === 'core.start' && event.mode !== 'interrupt') ||
+      (event.kind === 'core.halt' && !isSleep(event.reason)) ||
+      event.kind === 'rom.error' ||
+      event.kind === 'bus.error' ||
+      event.kind === 'machine.reset' ||
+      event.kind === 'machine.halt';
+    if (!explains) continue;
+    if (shown < MAX_LINES) {
+      print(`  ${describeEvent(event)}`);
+      shown++;
+    } else more++;
+  }
+  if (more > 0) print(`  ... and ${more} more ('myriad-emu log' of a --record trace lists them all)`);
+}
+
+/** The firmware's sleeps between interrupts (power-down, an idle loop) are how it waits, not faults. */
+function isSleep(reason: string): boolean {
+  return reason.startsWith('powered down') || reason.startsWith('in an idle loop');
+}
+
+/** The first way the machine stopped for good: a core in error mode (the trap named) or halted, a livelocked machine. */
+function firmwareFault(events: readonly MachineEvent[]): string | null {
+  for (const event of events) {
+    if (event.kind === 'core.halt' && !isSleep(event.reason)) {
+      return `${event.core} ${event.reason.startsWith('error mode') ? 'entered' : 'halted:'} ${event.reason} (at ${formatTime(event.t)})`;
+    }
+    if (event.kind === 'machine.halt') return `the machine halted: ${event.reason} (at ${formatTime(event.t)})`;
+  }
+  return null;
+}
+
+/** `work`, or 'wall-timeout' once `ms` of wall-clock time have passed; the timer never outlives it. */
+async function withinWallTime<T>(work: Promise<T>, ms: number): Promise<T | 'wall-timeout'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<'wall-timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('wall-timeout'), Math.max(0, ms));
+  });
+  // If it is abandoned, the unplug that ends the session makes it fail: that is expected, not unhandled.
+  work.catch(() => {});
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -3,7 +3,13 @@
  * configuration 1, claim interface 0, the whole image on the first bulk OUT endpoint, nothing
  * read back, then wait for the device list to change. Written against WebUSB only, so it runs
  * on the emulator and on navigator.usb / node-usb alike.
+ *
+ * Every wait is bounded twice: in the caller's time (`sleep`: virtual time on the emulator,
+ * which decides what happens) and in wall time (a backstop, so a machine that emulates slowly
+ * or a device that never answers cannot hold the host forever). On any failure nothing is left
+ * behind: a transfer that timed out is aborted and no timer outlives the call.
  */
+import { MvcmdParser, type MvcmdSink } from '../rom/mvcmd.js';
 
 interface EndpointLike {
   readonly endpointNumber: number;
@@ -19,6 +25,8 @@ export interface BootableDevice {
   readonly opened: boolean;
   readonly configuration: { readonly interfaces: readonly { readonly interfaceNumber: number; readonly alternate: { readonly endpoints: readonly EndpointLike[] } }[] } | null;
   open(): Promise<void>;
+  /** Aborts every transfer in flight: WebUSB's only way to cancel one that timed out. */
+  close?(): Promise<void>;
   selectConfiguration(value: number): Promise<void>;
   claimInterface(number: number): Promise<void>;
   transferOut(endpointNumber: number, data: Uint8Array): Promise<{ status: string; bytesWritten: number }>;
@@ -39,6 +47,13 @@ export interface BootOptions {
   readonly reattachTimeoutMs?: number;
   /** Sleeps `ms` (virtual time on the emulator: Hub.sleep; wall time elsewhere). */
   readonly sleep: (ms: number) => Promise<void>;
+  /** Forgets a sleep that lost its race (Hub.cancelSleep; clearTimeout elsewhere), so no timer outlives the boot. */
+  readonly cancelSleep?: (sleeping: Promise<void>) => void;
+  /**
+   * Wall-clock limit on the whole boot, upload and wait, 120 s by default. On the emulator the
+   * timeouts above (virtual time) decide; this only stops a run that emulates too slowly.
+   */
+  readonly wallTimeoutMs?: number;
   readonly onProgress?: (sent: number, total: number) => void;
 }
 
@@ -51,16 +66,38 @@ export interface BootResult {
   readonly reattached: unknown | null;
 }
 
-export class BootError extends Error {}
+/**
+ * Why a boot failed: 'setup' (no bulk OUT endpoint, a bad chunk size), 'status' (the device
+ * answered a transfer with stall or babble), 'timeout' (a transfer got no answer in time),
+ * 'wall-timeout' (the wall-clock limit), 'detached' (the device left the bus before it had
+ * taken the image's jump record: a chip reset or an unplug cut the upload short).
+ */
+export type BootFailure = 'setup' | 'status' | 'timeout' | 'wall-timeout' | 'detached';
+
+export class BootError extends Error {
+  override readonly name = 'BootError';
+  constructor(
+    message: string,
+    readonly failure: BootFailure,
+    /** Bytes of the image the device had acknowledged when it failed (null before the upload). */
+    readonly byte: number | null = null,
+  ) {
+    super(message);
+  }
+}
 
 export const MOVIDIUS_VID = 0x03e7;
 const BOOTED_PIDS = [0xf63b, 0xf63c];
 const MIB = 1024 * 1024;
+const DEFAULT_WALL_TIMEOUT_MS = 120_000;
 
 export async function bootDevice(usb: UsbLike, device: BootableDevice, image: Uint8Array, options: BootOptions): Promise<BootResult> {
-  const { sleep } = options;
   const transferTimeout = options.transferTimeoutMs ?? 2000;
   const reattachTimeout = options.reattachTimeoutMs ?? 15_000;
+  const wallTimeout = options.wallTimeoutMs ?? DEFAULT_WALL_TIMEOUT_MS;
+  // The device may leave the bus only once it has taken the jump record; the bytes after it are
+  // never parsed, so a departure while they are written is how a good boot ends.
+  const jumpEnd = jumpRecordEnd(image);
   let detached = false;
   let reattached: unknown | null = null;
   const onDisconnect = (event: Event & { device?: unknown }) => {
@@ -69,6 +106,26 @@ export async function bootDevice(usb: UsbLike, device: BootableDevice, image: Ui
   const onConnect = (event: Event & { device?: unknown }) => {
     const d = event.device as { vendorId?: number; productId?: number } | undefined;
     if (d && d.vendorId === MOVIDIUS_VID && BOOTED_PIDS.includes(d.productId ?? -1)) reattached = d;
+  };
+  let wallTimer: ReturnType<typeof setTimeout> | undefined;
+  const wallExpired = new Promise<'wall-timeout'>((resolve) => {
+    wallTimer = setTimeout(() => resolve('wall-timeout'), wallTimeout);
+  });
+  /** Waits for `work`, at most `ms` of the caller's time and until the wall-clock limit. */
+  const bounded = async <T>(work: Promise<T>, ms: number): Promise<T | 'timeout' | 'wall-timeout'> => {
+    const sleeping = options.sleep(ms);
+    try {
+      return await Promise.race([work, sleeping.then(() => 'timeout' as const), wallExpired]);
+    } finally {
+      options.cancelSleep?.(sleeping);
+    }
+  };
+  const abandon = async (): Promise<void> => {
+    try {
+      await device.close?.();
+    } catch {
+      // Gone already: nothing of it is left to abort.
+    }
   };
   usb.addEventListener('disconnect', onDisconnect);
   usb.addEventListener('connect', onConnect);
@@ -79,40 +136,79 @@ export async function bootDevice(usb: UsbLike, device: BootableDevice, image: Ui
     const endpoint = device.configuration?.interfaces
       .find((i) => i.interfaceNumber === 0)
       ?.alternate.endpoints.find((e) => e.direction === 'out' && e.type === 'bulk');
-    if (!endpoint) throw new BootError('interface 0 has no bulk OUT endpoint');
+    if (!endpoint) throw new BootError('interface 0 has no bulk OUT endpoint', 'setup');
     const chunk = options.chunkSize === 'packet' ? endpoint.packetSize : (options.chunkSize ?? (device.usbVersionMajor < 2 ? 64 : MIB));
-    if (!(chunk > 0)) throw new BootError(`bad chunk size ${String(options.chunkSize)}`);
+    if (!(chunk > 0)) throw new BootError(`bad chunk size ${String(options.chunkSize)}`, 'setup');
 
     let sent = 0;
     let transfers = 0;
     while (sent < image.length) {
       const piece = image.subarray(sent, Math.min(image.length, sent + chunk));
-      let result: { status: string; bytesWritten: number } | 'timeout';
+      let result: { status: string; bytesWritten: number } | 'timeout' | 'wall-timeout';
       try {
-        result = await Promise.race([device.transferOut(endpoint.endpointNumber, piece), sleep(transferTimeout).then(() => 'timeout' as const)]);
+        result = await bounded(device.transferOut(endpoint.endpointNumber, piece), transferTimeout);
       } catch (error) {
-        // The device leaving during the write is how a good boot may end (LIBUSB_ERROR_NO_DEVICE).
-        if (error instanceof Error && error.name === 'NotFoundError') {
+        if (!(error instanceof Error && error.name === 'NotFoundError')) throw error;
+        if (jumpEnd !== null && sent >= jumpEnd) {
           detached = true;
           break;
         }
-        throw error;
+        const before = jumpEnd === null ? 'the image has no jump record' : `before the jump record that ends at byte ${jumpEnd}`;
+        throw new BootError(
+          `the device left the bus during the transfer of bytes ${sent}-${sent + piece.length - 1} of ${image.length}, ${before}: the upload was cut short (a chip reset or an unplug)`,
+          'detached',
+          sent,
+        );
       }
-      if (result === 'timeout') throw new BootError(`bulk transfer timed out after ${transferTimeout} ms at byte ${sent} of ${image.length}`);
-      if (result.status !== 'ok') throw new BootError(`device answered ${result.status} at byte ${sent} of ${image.length}`);
+      if (result === 'timeout' || result === 'wall-timeout') {
+        await abandon();
+        const limit = result === 'timeout' ? `after ${transferTimeout} ms` : `when the boot's wall-clock limit of ${Math.round(wallTimeout)} ms ran out`;
+        throw new BootError(`bulk transfer timed out ${limit} at byte ${sent} of ${image.length}`, result, sent);
+      }
+      if (result.status !== 'ok') throw new BootError(`device answered ${result.status} at byte ${sent} of ${image.length}`, 'status', sent);
       sent += result.bytesWritten;
       transfers++;
       options.onProgress?.(sent, image.length);
     }
 
     for (let waited = 0; waited < reattachTimeout && !reattached; waited += 10) {
-      await sleep(10);
+      const step = options.sleep(10);
+      if ((await Promise.race([step, wallExpired])) === 'wall-timeout') {
+        options.cancelSleep?.(step);
+        break;
+      }
       // A device that left and came back within one step still counts as a change.
       if (!detached && !(await usb.getDevices()).includes(device as never)) detached = true;
     }
+    if (detached && jumpEnd === null) {
+      throw new BootError(`the device left the bus after taking all ${sent} bytes, but the image has no jump record, so it did not boot (a chip reset or an unplug)`, 'detached', sent);
+    }
     return { bytesSent: sent, transfers, detached, reattached };
   } finally {
+    clearTimeout(wallTimer);
     usb.removeEventListener('disconnect', onDisconnect);
     usb.removeEventListener('connect', onConnect);
   }
+}
+
+/** The offset just past the image's jump record, or null if it has none (or is malformed before it). */
+function jumpRecordEnd(image: Uint8Array): number | null {
+  let jumped = false;
+  const sink: MvcmdSink = {
+    magic: () => true,
+    name: () => true,
+    write8: () => true,
+    write32: () => true,
+    loadStart: () => true,
+    loadData: () => {},
+    call: () => true,
+    send: () => true,
+    jump: () => {
+      jumped = true;
+      return false;
+    },
+    error: () => {},
+  };
+  const consumed = new MvcmdParser(sink).feed(image);
+  return jumped ? consumed : null;
 }

@@ -63,7 +63,7 @@ export async function openStickSession(options: StickSessionOptions = {}): Promi
   await hub.sleep(300);
   const [rom] = await hub.usb.getDevices();
   if (!rom) throw new SessionError(`the host could not enumerate the stick: ${hub.messages.join('; ')}`);
-  const booted = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), reattachTimeoutMs: 3000 });
+  const booted = await bootDevice(hub.usb, rom, image, { sleep: (ms) => hub.sleep(ms), cancelSleep: (p) => hub.cancelSleep(p), reattachTimeoutMs: 3000 });
   if (!booted.reattached) throw new SessionError(`the stick did not come back after the boot: ${hub.messages.join('; ')}`);
   const xlink = await XLinkClient.connect(booted.reattached as EmulatedUSBDevice, {
     sleep: (ms) => hub.sleep(ms),

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { encodeMvcmd, type MvcmdRecord } from '../../emu/rom/mvcmd.js';
+import { SAFE_KEY, TIMER } from '../../emu/soc/timer.js';
 import { b, elf, exit, nop, print, ta } from '../support/sparc-encode.js';
 import { tamperEvent } from '../support/trace-builder.js';
 
@@ -132,5 +134,81 @@ describe('myriad-emu leon3', () => {
     expect(run('leon3', image)).toMatchObject({ code: 3, err: expect.stringContaining('not an ELF file') });
     expect(run('leon3', write('x.elf', elf([nop()])), '--endian', 'middle')).toMatchObject({ code: 2 });
     expect(run('leon3', write('y.elf', elf([nop()])), '--max-steps', '0')).toMatchObject({ code: 2 });
+  });
+});
+
+describe('myriad-emu boot of images that do not boot', () => {
+  const CMX = 0x70000000;
+  const TIM0 = 0x20320000; // ma2485
+  /** SPARC words in the LEON's byte order on the Myriad bus (little-endian). */
+  const code = (words: readonly number[]) => {
+    const bytes = new Uint8Array(words.length * 4);
+    words.forEach((word, i) => new DataView(bytes.buffer).setUint32(i * 4, word, true));
+    return bytes;
+  };
+  const write = (name: string, records: MvcmdRecord[]) => {
+    const path = join(dir, name);
+    writeFileSync(path, encodeMvcmd([{ op: 'magic' }, ...records]));
+    return path;
+  };
+  const timed = (...args: string[]) => {
+    const started = performance.now();
+    const r = run(...args);
+    return { ...r, seconds: (performance.now() - started) / 1000 };
+  };
+  // ba . with a nop in the delay slot: the called code never returns and never parks the core.
+  const spin: MvcmdRecord[] = [{ op: 'load', addr: CMX, data: code([b(8, 0), nop()]) }, { op: 'call', addr: CMX }, { op: 'jump', addr: CMX }];
+
+  it('a call record whose code never returns: exit 1 once the transfer times out, and the process ends', () => {
+    const r = timed('boot', write('spin.mvcmd', spin));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/boot failed: bulk transfer timed out after 2000 ms at byte 0 of \d+/);
+    expect(r.out).toContain('the code a call record started has not returned');
+    expect(r.out).toMatch(/core\.start core="leon-os" mode="call" pc=0x70000000/);
+    expect(r.seconds).toBeLessThan(45);
+  }, 70_000);
+
+  it('--timeout bounds the boot in wall-clock time too', () => {
+    const r = timed('boot', write('spin-wall.mvcmd', spin), '--timeout', '0.5');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/boot failed: bulk transfer timed out when the boot's wall-clock limit of \d+ ms ran out at byte 0/);
+    expect(r.seconds).toBeLessThan(20);
+    expect(run('boot', image, '--timeout', '0')).toMatchObject({ code: 2, err: expect.stringContaining('--timeout takes a positive number of seconds') });
+  }, 70_000);
+
+  it('the watchdog armed by the image resets the chip mid-upload: exit 1, the bytes cut off and the reset named', () => {
+    const data = new Uint8Array(4 << 20).map((_, i) => (i * 151 + 13) & 0xff);
+    const path = write('watchdog.mvcmd', [
+      { op: 'write32', addr: TIM0 + TIMER.SAFE_KEY, value: SAFE_KEY },
+      { op: 'write32', addr: TIM0 + TIMER.WATCHDOG_COUNT, value: 7_000_000 }, // 10 ms at 700 MHz
+      { op: 'write32', addr: TIM0 + TIMER.SAFE_KEY, value: SAFE_KEY },
+      { op: 'write32', addr: TIM0 + TIMER.WATCHDOG_ENABLE, value: 1 },
+      { op: 'load', addr: 0x80000000, data },
+      { op: 'jump', addr: CMX },
+    ]);
+    const size = readFileSync(path).length;
+    const r = run('boot', path);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(
+      new RegExp(`boot failed: the device left the bus during the transfer of bytes \\d+-\\d+ of ${size}, before the jump record that ends at byte ${size}: the upload was cut short`),
+    );
+    expect(r.out).toContain('USB disconnect (watchdog expired)');
+    expect(r.out).toMatch(/machine\.reset reason="watchdog expired"/);
+    const packets = run('boot', path, '--chunk', 'packet');
+    expect(packets.code).toBe(1);
+    expect(packets.out).toMatch(/the device left the bus during the transfer of bytes ([1-9]\d*)-\d+ of \d+, before the jump record/);
+  });
+
+  it('firmware that traps into error mode: exit 1 with the trap named', () => {
+    // After the jump the core comes out of reset with traps disabled: ta 1 puts it in error mode.
+    const r = run('boot', write('trap.mvcmd', [{ op: 'load', addr: CMX, data: code([nop(), ta(1)]) }, { op: 'jump', addr: CMX }]));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('USB disconnect (boot ROM jumped to the firmware)');
+    expect(r.out).toMatch(/boot failed: leon-os entered error mode after trap_instruction 1 \(tt 0x81\) with traps disabled at pc 0x70000004 \(at [\d.]+m?s\)/);
+    // The issue's case: the ma2450 open firmware on an ma2485 stick.
+    const wrongChip = run('boot', join(root, 'firmware-stubs/vsc/vsc-ma2450.mvcmd'), '--model', 'ma2485');
+    expect(wrongChip.code).toBe(1);
+    expect(wrongChip.out).toMatch(/boot failed: leon-os entered error mode after /);
+    expect(run('boot', join(root, 'firmware-stubs/vsc/vsc-ma2450.mvcmd'), '--model', 'ma2450').code).toBe(0);
   });
 });
