@@ -3,8 +3,9 @@
 
 int main(void) {
   console_put("vsc: open firmware for the Myriad emulator\n");
-  console_line("vsc: chip id high", CPR_CHIP_ID_HIGH);
-  console_line("vsc: chip id low", CPR_CHIP_ID_LOW);
+  console_put("vsc: mx id ");
+  console_put(mx_id());
+  console_put("\n");
   xlink_reset_state();
   if (WATCHDOG_FLAG) {
     console_put("vsc: watchdog armed (the host must ping)\n");

@@ -30,8 +30,15 @@ _Static_assert(SHAVE_SCRATCH_BASE + SHAVE_COUNT * SHAVE_SCRATCH_BYTES <= CMX_END
 #define ICB_BASE 0x20410000u
 #define UART_BASE 0x20420000u
 
-#define CPR_CHIP_ID_LOW REG(CPR_BASE + 0x164)
-#define CPR_CHIP_ID_HIGH REG(CPR_BASE + 0x16c)
+/* The CPR's fuse-read port (myriad-facts.md section 2, docs/soc-devices.md): enable, then each
+ * command waits until (STATUS & (ENABLE & 3)) == 0; commands 8, 9, 0xA put the id's words 0-2
+ * on DATA; writing 0 to ENABLE ends the session. The same offsets on both chips. */
+#define CPR_FUSE_ENABLE REG(CPR_BASE + 0x164)
+#define CPR_FUSE_COMMAND REG(CPR_BASE + 0x168)
+#define CPR_FUSE_STATUS REG(CPR_BASE + 0x16c)
+#define CPR_FUSE_DATA REG(CPR_BASE + 0x170)
+#define FUSE_READ_WORD0 0x8u
+#define MX_ID_DIGITS 18 /* 72 bits as hex, as host libraries print it */
 
 #define TIM0_FREE_LOW REG(TIM0_BASE + 0x00)
 #define TIM0_FREE_HIGH REG(TIM0_BASE + 0x04)
@@ -71,4 +78,8 @@ _Static_assert(SHAVE_SCRATCH_BASE + SHAVE_COUNT * SHAVE_SCRATCH_BYTES <= CMX_END
 
 void idle(void);
 void halt(void) __attribute__((noreturn));
+/* console.c: the stick's MX ID through the fuse port, as MX_ID_DIGITS upper-case hex digits and
+ * a NUL (read once, then kept); and TIM0's free-running counter as seconds and nanoseconds. */
+const char *mx_id(void);
+void clock_now(uint32_t *seconds_low, uint32_t *seconds_high, uint32_t *nanoseconds);
 #endif

@@ -2,7 +2,7 @@
 #include "firmware.h"
 
 static const uint8_t device_descriptor[18] = {
-    18, 1, 0x10, 0x02,      /* USB 2.10 */
+    18, 1, 0x00, 0x02,      /* USB 2.00: nothing to announce in a BOS descriptor (no LPM) */
     0, 0, 0, 64,            /* class from the interface, EP0 64 bytes */
     0xe7, 0x03, 0x3b, 0xf6, /* 03e7:f63b */
     0x01, 0x00,             /* bcdDevice */
@@ -40,7 +40,8 @@ static void make_string(int index, const char *text) {
 }
 
 void usb_start(void) {
-  /* Language 0x0409, then the strings; the serial is the chip id as 14 hex digits. */
+  /* Language 0x0409, then the strings; the serial is the MX ID, by which host libraries such as
+   * DepthAI find the booted stick they read it from in the ROM. */
   strings[0][0] = 4;
   strings[0][1] = 3;
   strings[0][2] = 0x09;
@@ -49,12 +50,7 @@ void usb_start(void) {
   string_table[0][1] = 4;
   make_string(1, "Movidius");
   make_string(2, "VSC Loopback Device");
-  char serial[15];
-  uint32_t high = CPR_CHIP_ID_HIGH & 0x00ffffff, low = CPR_CHIP_ID_LOW;
-  for (int i = 0; i < 6; i++) serial[i] = "0123456789ABCDEF"[(high >> (20 - 4 * i)) & 15];
-  for (int i = 0; i < 8; i++) serial[6 + i] = "0123456789ABCDEF"[(low >> (28 - 4 * i)) & 15];
-  serial[14] = 0;
-  make_string(3, serial);
+  make_string(3, mx_id());
   make_string(4, "Bulk Data");
   descriptor_table[0] = (uint32_t)device_descriptor;
   descriptor_table[1] = sizeof device_descriptor;

@@ -87,7 +87,18 @@ static void enqueue(int type, int id, const char *name, uint32_t stream_id, uint
   memset(&o->header, 0, sizeof o->header);
   o->header.id = id;
   o->header.type = type;
-  if (name) for (int i = 0; i < XLINK_NAME_LEN && name[i]; i++) o->header.name[i] = name[i];
+  int name_length = 0;
+  if (name) for (; name_length < XLINK_NAME_LEN && name[name_length]; name_length++) o->header.name[name_length] = name[name_length];
+#if XLINK_NAME_LEN == 64
+  /* Luxonis's 84-byte header has a 52-byte name, then when the header was made: nanoseconds,
+   * seconds low, seconds high (of TIM0's counter: our time base). OpenVINO's 64-byte name ends
+   * at its NUL, so the time goes there only after a name that ends in the first 52 bytes. */
+  if (name_length < 52) {
+    uint32_t when[3];
+    clock_now(&when[1], &when[2], &when[0]);
+    memcpy(&o->header.name[52], when, sizeof when);
+  }
+#endif
   o->header.stream_id = stream_id;
   o->header.size = size;
   o->header.flags = flags;

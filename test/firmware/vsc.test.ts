@@ -6,6 +6,7 @@ import type { EmulatedUSBDevice } from '../../emu/host/webusb.js';
 import { XLinkClient, XLinkError, XLinkFlag, XLinkType } from '../../emu/host/xlink.js';
 import { replay } from '../../emu/machine/replay.js';
 import { ma2450, ma2485 } from '../../emu/models/index.js';
+import { mxId } from '../../emu/soc/cpr.js';
 import { withWatchdogFlag } from '../support/watchdog-flag.js';
 
 const image = (name: string) => readFileSync(new URL(`../../firmware-stubs/vsc/${name}`, import.meta.url));
@@ -55,9 +56,10 @@ describe('open VSC firmware: boot to 03e7:f63b', () => {
   ] as const)('%s leaves the bus as the ROM and comes back with the firmware\'s own descriptors', async (model, stream) => {
     const { device, hub, port } = await booted(model, stream);
     expect([device.vendorId, device.productId, device.manufacturerName, device.productName]).toEqual([0x03e7, 0xf63b, 'Movidius', 'VSC Loopback Device']);
-    expect(device.serialNumber).toMatch(/^[0-9A-F]{14}$/);
-    expect(device.serialNumber).toBe((port.stick.chipId & 0xffffffffffffffn).toString(16).toUpperCase().padStart(14, '0'));
-    expect([device.usbVersionMajor, device.usbVersionMinor]).toEqual([2, 1]);
+    // The serial is the MX ID host libraries read from the ROM (test/firmware/mxid.test.ts).
+    expect(device.serialNumber).toMatch(/^[0-9A-F]{18}$/);
+    expect(device.serialNumber).toBe(mxId(port.stick.chipId));
+    expect([device.usbVersionMajor, device.usbVersionMinor]).toEqual([2, 0]);
     const config = device.configuration!;
     const alt = config.interfaces[0]!.alternate;
     expect([alt.interfaceClass, alt.interfaceSubclass, alt.interfaceProtocol, alt.interfaceName]).toEqual([0xff, 0, 0, 'Bulk Data']);
@@ -259,3 +261,86 @@ describe('open VSC firmware: traces', () => {
   });
 });
 
+
+describe('open VSC firmware: Luxonis timestamps in XLink headers', () => {
+  /** Luxonis' 84-byte header: a 52-byte name from byte 8, then u32 nanoseconds, seconds low, seconds high. */
+  const stampOf = (header: Uint8Array) => {
+    const v = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    return { ns: v.getUint32(60, true), seconds: v.getUint32(64, true) + v.getUint32(68, true) * 2 ** 32 };
+  };
+  /** Every XLink header the device sent (84 bytes on EP 0x81, a type the device sends), with when it reached the host. */
+  const deviceHeaders = (events: readonly import('../../emu/events/event.js').MachineEvent[]) =>
+    events.flatMap((e) => {
+      if (e.kind !== 'usb.transfer.done' || e.endpoint !== 0x81 || !e.data || e.data.length !== 84) return [];
+      const type = new DataView(e.data.buffer, e.data.byteOffset).getInt32(4, true);
+      return type >= 0 && type <= 14 ? [{ header: e.data, type, at: e.t }] : [];
+    });
+
+  it('each header the device sends carries the virtual time it was made, increasing', async () => {
+    const { client, hub, port } = await xlink();
+    await client.ping();
+    await hub.sleep(5);
+    await client.ping();
+    await hub.sleep(1500); // past a second: the seconds count, the nanoseconds start again
+    const stream = await client.openStream('echo', 256);
+    await client.write(stream, pattern(100));
+    await client.read(stream);
+    const headers = deviceHeaders(port.recorder!.events);
+    // PING_RESP x3 (connect and two pings), CREATE_STREAM_RESP, WRITE_RESP, the echo's WRITE_REQ, READ_REL_RESP.
+    expect(headers.length).toBeGreaterThanOrEqual(6);
+    let last = -1;
+    for (const { header, at } of headers) {
+      const { ns, seconds } = stampOf(header);
+      expect(ns).toBeLessThan(1e9);
+      const made = seconds * 1e9 + ns;
+      // Made before it reached the host, and not long before (TIM0 ticks at the system clock).
+      expect(made).toBeLessThanOrEqual(at);
+      expect(at - made).toBeLessThan(1e6);
+      expect(made).toBeGreaterThanOrEqual(last);
+      last = made;
+    }
+    const pings = headers.filter((h) => h.type === XLinkType.PING_RESP).map((h) => stampOf(h.header));
+    expect(pings).toHaveLength(3);
+    const [, second, third] = pings.map((p) => p.seconds * 1e9 + p.ns);
+    expect(third! - second!).toBeGreaterThanOrEqual(5e6);
+    const opened = stampOf(headers.find((h) => h.type === XLinkType.CREATE_STREAM_RESP)!.header);
+    expect(opened.seconds).toBeGreaterThan(pings[2]!.seconds);
+  });
+
+  it('OpenVINO-style clients are unaffected: names end at their NUL, and a name past 51 bytes keeps its bytes and gets no time', async () => {
+    const { client, port } = await xlink();
+    const short = await client.openStream('echo', 64);
+    const long = 'n'.repeat(63); // the longest name a 64-byte field holds
+    const longStream = await client.openStream(long, 64);
+    await client.write(longStream, pattern(64, 7));
+    expect(Buffer.from(await client.read(longStream)).equals(Buffer.from(pattern(64, 7)))).toBe(true);
+    await client.write(short, pattern(10));
+    expect((await client.read(short)).length).toBe(10);
+    const headers = deviceHeaders(port.recorder!.events);
+    const named = (h: { header: Uint8Array }) => Buffer.from(h.header.subarray(8, 72)).toString('latin1').replace(/\0.*$/s, '');
+    const longOnes = headers.filter((h) => named(h) === long);
+    expect(longOnes.length).toBeGreaterThanOrEqual(2); // CREATE_STREAM_RESP, WRITE_RESP, the echo
+    for (const h of longOnes) expect(Buffer.from(h.header.subarray(8, 72)).toString('latin1')).toBe(`${long}\0`);
+    const shortOnes = headers.filter((h) => named(h) === 'echo');
+    expect(shortOnes.length).toBeGreaterThanOrEqual(2);
+    for (const h of shortOnes) {
+      expect(h.header.subarray(12, 60).every((b) => b === 0)).toBe(true); // the rest of the name field
+      expect(stampOf(h.header).seconds * 1e9 + stampOf(h.header).ns).toBeGreaterThan(0);
+      // And the host library's decode gives the name alone.
+      expect(client.decode(new DataView(h.header.buffer, h.header.byteOffset, 84)).name).toBe('echo');
+    }
+  });
+});
+
+describe('open VSC firmware: USB version', () => {
+  it('reports USB 2.00, so a host asks for no BOS descriptor; asked anyway, the device STALLs', async () => {
+    const { device } = await booted();
+    await device.open();
+    const setup = (type: number, length: number) => device.controlTransferIn({ requestType: 'standard', recipient: 'device', request: 6, value: type << 8, index: 0 }, length);
+    const descriptor = await setup(1, 18);
+    expect(descriptor.status).toBe('ok');
+    expect(descriptor.data!.getUint16(2, true)).toBe(0x0200);
+    const bos = await setup(15, 5);
+    expect(bos.status).toBe('stall');
+  });
+});

@@ -7,11 +7,11 @@ import { DirectHost } from '../support/direct-host.js';
 import { fakeLeon } from '../support/fake-leon.js';
 
 const ENTRY = 0x70001000;
-/** The stick's chip id: the CPR reports it at +0x164 (low word) and +0x16C (high word). */
+/** The stick's chip id: the CPR's fuse-read port serves it (+0x164 enable, +0x16C status; docs/soc-devices.md). */
 const STICK_CHIP_ID = 0x9abcdef0_12345678n;
 const CHIP_ID = 0x70000000;
 
-/** Stands in for the chip-id reader that Luxonis' host sends: reads CPR, stores 9 bytes. */
+/** Stands in for the chip-id reader that Luxonis' host sends: reads two CPR words (the port's enable and status), stores 9 bytes. */
 const readChipId = (host: CoreHost) => {
   const a = host.bus.read(0x20300164, 4, 'leon-os');
   const b = host.bus.read(0x2030016c, 4, 'leon-os');
@@ -24,7 +24,7 @@ const EVERY_RECORD: MvcmdRecord[] = [
   { op: 'nop', count: 2 },
   { op: 'magic' },
   { op: 'name', text: '.text' },
-  { op: 'write32', addr: 0x20300164, value: 0x11111111 }, // chip-id fuses: logged, but ignored
+  { op: 'write32', addr: 0x20300164, value: 0x11111111 }, // the fuse port's enable: it keeps bits 0-1
   { op: 'write32', addr: 0x2030016c, value: 0x22222222 },
   { op: 'write8', addr: 0x70000100, value: 0x42 },
   { op: 'load', addr: ENTRY, data: Uint8Array.from({ length: 40 }, (_, i) => 255 - i) },
@@ -60,7 +60,7 @@ describe('boot ROM', () => {
   it('performs every record through the bus, calls the LEON, sends memory to the host and jumps', () => {
     const { host, chipId } = baseline;
     expect(chipId?.status).toBe('ok');
-    expect(Buffer.from(chipId!.data!).toString('hex')).toBe('78563412f0debc9a5a');
+    expect(Buffer.from(chipId!.data!).toString('hex')).toBe('01000000000000005a'); // enable kept bit 0; status idle
     expect(host.stick.bus.read(0x70000100, 1, 'test')).toBe(0x42);
     expect(host.stick.bus.read(ENTRY + 4, 4, 'test')).toBe(0xf8f9fafb);
     expect(host.of('bus.write').filter((e) => e.initiator === 'rom').map((e) => [e.target, e.addr, e.value])).toEqual([
