@@ -22,7 +22,8 @@ Exports emulated sticks to real USB stacks; every address gets its own stick.
   --usbip     USB/IP (usbip --tcp-port PORT list -r HOST; attach with vhci-hcd); the import
               ends when the stick re-enumerates, and the client imports the new identity
 HOST is 127.0.0.1 unless given. Sticks keep running across client
-disconnects; each connection is logged. Stops on Ctrl-C (SIGINT) or SIGTERM.
+disconnects; each connection is logged. Stops on Ctrl-C (SIGINT) or SIGTERM, closing every
+trace; a trace of a serve that was killed (SIGKILL, a crash) is read up to its last second.
 
   --model     ma2485 (NCS2, default) or ma2450 (NCS)
   --record    write each stick's trace: FILE for one stick, FILE-N for stick N of several
@@ -97,13 +98,45 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
   if (values['max-trace-bytes'] !== undefined && !values.record) throw new UsageError('--max-trace-bytes needs --record');
   const maxTraceBytes = values['max-trace-bytes'] === undefined ? DEFAULT_MAX_TRACE_BYTES : parseByteCount(values['max-trace-bytes'], '--max-trace-bytes');
 
+  // Signals are heard from here on: one that comes while the sticks are being set up still
+  // stops serve through the same path, so that every trace is closed.
+  let stop!: () => void;
+  const stopping = new Promise<void>((resolve) => (stop = resolve));
+  const onSignal = () => stop();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  stopSignal?.addEventListener('abort', onSignal, { once: true });
+  if (stopSignal?.aborted) stop();
+  try {
+    return await serveUntilStopped(model, addresses, firstChipId, values.record, maxTraceBytes, print, stopping);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stopSignal?.removeEventListener('abort', onSignal);
+  }
+}
+
+/** How often a recording serve puts what it has recorded on disk (TraceWriter.flush). */
+const TRACE_FLUSH_MS = 1000;
+/** How long stopping waits for the servers to let go of their clients before closing the traces anyway. */
+const CLOSE_WAIT_MS = 2000;
+
+async function serveUntilStopped(
+  model: NonNullable<ReturnType<typeof findModel>>,
+  addresses: readonly { protocol: 'usbredir' | 'usbip'; host: string; port: number }[],
+  firstChipId: bigint,
+  record: string | undefined,
+  maxTraceBytes: number,
+  print: Print,
+  stopping: Promise<void>,
+): Promise<number> {
   const servers: (UsbredirServer | UsbipServer)[] = [];
   const writers: TraceWriter[] = [];
   try {
     for (const [n, address] of addresses.entries()) {
       const stick = new Stick({ model, chipId: firstChipId + BigInt(n) * 0x1_0000_0101n });
-      if (values.record) {
-        const writer = new TraceWriter(addresses.length === 1 ? values.record : `${values.record}-${n + 1}`, { emulator: 'myriad-emu serve' });
+      if (record) {
+        const writer = new TraceWriter(addresses.length === 1 ? record : `${record}-${n + 1}`, { emulator: 'myriad-emu serve' });
         limitTrace(stick, writer, maxTraceBytes, (seq, atInput) =>
           print(
             `[stick ${n + 1}] trace ${writer.path} reached --max-trace-bytes (${maxTraceBytes} bytes): recording stopped before event ${seq} and the trace is closed ` +
@@ -125,13 +158,17 @@ export async function serveCommand(args: string[], print: Print, stopSignal?: Ab
     if (code !== undefined && ADDRESS_ERRORS.has(code)) throw new UsageError(`cannot listen: ${(error as Error).message}`);
     throw error;
   }
-  await new Promise<void>((resolve) => {
-    if (stopSignal) stopSignal.addEventListener('abort', () => resolve(), { once: true });
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
-  await Promise.all(servers.map((s) => s.close()));
+  // A session may last for hours: what it has recorded reaches the disk every second, so a
+  // kill (or a crash) loses at most that much; the trace reads and replays up to there.
+  const flusher = setInterval(() => {
+    for (const w of writers) w.flush();
+  }, TRACE_FLUSH_MS);
+  flusher.unref();
+  await stopping;
+  clearInterval(flusher);
+  let waited: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(servers.map((s) => s.close())), new Promise((resolve) => (waited = setTimeout(resolve, CLOSE_WAIT_MS)))]);
+  clearTimeout(waited);
   for (const w of writers) w.close();
   print(`stopped${writers.length ? `; traces written: ${writers.map((w) => w.path).join(', ')}` : ''}`);
   return EXIT.ok;

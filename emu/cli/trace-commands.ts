@@ -45,16 +45,35 @@ export function parseTime(text: string | undefined, what: string): number | unde
   return Math.round(Number(match[1]) * scale);
 }
 
+/**
+ * What a trace read without its index lacks (TraceReader.recovered), in words, or null for a
+ * trace that was closed: where it ends, and that what came after is lost.
+ */
+export function describeRecovery(reader: TraceReader): string | null {
+  const recovery = reader.recovered;
+  if (!recovery) return null;
+  const range = reader.eventRange;
+  const ends = range ? `it ends at event #${range.last} (t=${formatTime(reader.index.endT)})` : 'it holds no events';
+  const cut = recovery.dropped > 0 ? `the ${recovery.dropped} bytes after byte ${recovery.end} (what was being written when it stopped) are not read` : 'nothing follows it';
+  return (
+    `${reader.path}: ${recovery.reason} (the recording process was killed or crashed). Read by scanning its chunks: ${ends}, ` +
+    `the end of its last whole chunk; ${cut}; whatever was recorded after that is lost.`
+  );
+}
+
 export function replayCommand(args: string[], print: Print, err: NodeJS.WritableStream): number {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const reader = openTrace(positionals, 'replay');
   try {
     const { header, events: total } = reader.index;
+    const recovery = describeRecovery(reader);
+    if (recovery) print(`note: ${recovery}`);
     const bar = new ProgressBar('replay', err as NodeJS.WriteStream);
     const result = guardedReplay(reader, () => replayTrace(reader, { onProgress: (checked) => bar.update(checked, total, count) }));
     if (result.ok) {
       bar.update(total, total, count);
-      print(`replay of ${reader.path}: all ${result.events} events re-derived identically (${header.model}, recorded by ${header.emulator})`);
+      const upTo = recovery ? ', up to where the trace ends' : '';
+      print(`replay of ${reader.path}: all ${result.events} events re-derived identically${upTo} (${header.model}, recorded by ${header.emulator})`);
       return EXIT.ok;
     }
     printDivergence(reader.path, result, print);
@@ -66,9 +85,17 @@ export function replayCommand(args: string[], print: Print, err: NodeJS.Writable
 
 export function printDivergence(path: string, result: TraceReplayResult, print: Print): void {
   const d = result.divergence!;
-  print(`replay of ${path} DIVERGED at event #${d.seq}`);
-  print(`  expected: ${d.expected ? describeEvent(d.expected) : '(nothing: the replay derived an event the trace lacks)'}`);
-  print(`  actual:   ${d.actual ? describeEvent(d.actual) : '(nothing: the replay did not derive it)'}`);
+  if (d.snapshot) {
+    const s = d.snapshot;
+    print(`replay of ${path} DIVERGED at event #${d.seq}: every event matched, but the machine differs from the snapshot the trace stores there (t=${formatTime(s.t)})`);
+    print(`  first difference: ${s.field}`);
+    print(`  expected: ${s.expected}`);
+    print(`  actual:   ${s.actual}`);
+  } else {
+    print(`replay of ${path} DIVERGED at event #${d.seq}`);
+    print(`  expected: ${d.expected ? describeEvent(d.expected) : '(nothing: the replay derived an event the trace lacks)'}`);
+    print(`  actual:   ${d.actual ? describeEvent(d.actual) : '(nothing: the replay did not derive it)'}`);
+  }
   print('  events before it:');
   for (const event of d.before) print(`    ${describeEvent(event)}`);
   print('  machine:');
@@ -158,6 +185,8 @@ export function logCommand(args: string[], print: Print): number {
       shown++;
     }
     print(`${shown} of ${reader.index.events} events`);
+    const recovery = describeRecovery(reader);
+    if (recovery) print(`note: ${recovery}`);
     return EXIT.ok;
   } finally {
     reader.close();
@@ -205,6 +234,8 @@ export function statCommand(args: string[], print: Print): number {
     print(`${reader.path}: ${header.model}, chip id ${header.chipId}, recorded by ${header.emulator} (format ${header.version}, level ${header.level})`);
     for (const image of header.images) print(`  image sha256 ${image.sha256} (${image.bytes} bytes)`);
     print(`${total} events over ${formatTime(endT - (first ?? 0))} of virtual time; ${reader.size} bytes on disk`);
+    const recovery = describeRecovery(reader);
+    if (recovery) print(`note: ${recovery}`);
     print('events by kind:');
     for (const [kind, n] of [...kinds].sort((a, b) => b[1] - a[1])) print(`  ${String(n).padStart(9)}  ${kind}`);
     print('USB traffic by endpoint (completed transfers):');

@@ -7,9 +7,11 @@
  *
  * Chunk kinds: header, events (binary records, event-codec.ts), blobs (payloads stored once by
  * SHA-256), snapshot (a whole machine; memory pages are blobs too), index (where every chunk and
- * blob is). Header, snapshot and index bodies are JSON. Writing streams:
- * chunks go to disk as they fill (through a write buffer of at most 1 MiB), so memory stays flat. Reading goes through the index, so a
- * reader can start at any snapshot without reading what comes before it.
+ * blob is). Header, snapshot and index bodies are JSON. Writing streams: each chunk goes to
+ * disk whole as soon as it is made, so memory stays flat and a recording that is killed leaves a
+ * file of whole chunks (and perhaps part of one). Reading goes through the index, so a reader can
+ * start at any snapshot without reading what comes before it; a file without its index is read
+ * by scanning its chunks, up to the last whole one.
  *
  * A trace may come from a stranger: every length is checked against the file, every inflate has a
  * hard cap, every record against the schema, and every blob against its hash. Problems are
@@ -376,7 +378,12 @@ export class TraceWriter {
     this.append(kind, body, codec, where, blobs);
   }
 
-  /** Writes a compressed chunk; `blobs`: the payloads a blobs chunk holds, which the index places here. */
+  /**
+   * Writes a compressed chunk; `blobs`: the payloads a blobs chunk holds, which the index places
+   * here. While recording, a whole chunk goes to the file at once: a process killed later
+   * leaves every chunk written so far readable (TraceReader recovers a file without its index).
+   * At close, the last chunks, index and trailer go together, in one system call.
+   */
   private append(kind: number, body: Buffer, codec: number, where: Omit<ChunkEntry, 'kind' | 'offset'>, blobs: readonly string[] = []): void {
     for (const hash of blobs) this.blobOffsets[hash] = this.offset;
     const head = Buffer.allocUnsafe(5);
@@ -385,11 +392,25 @@ export class TraceWriter {
     if (kind !== Chunk.INDEX) this.chunks.push({ kind, offset: this.offset, ...where });
     this.write(head);
     this.write(body);
+    if (!this.closed) this.flushWrites();
   }
 
   /**
-   * Appends to the file through a small buffer: a short recording costs one system call at
-   * close, not two per chunk, and a long one writes every WRITE_BUFFER bytes.
+   * Puts everything recorded so far into chunks on disk (the events since the last chunk and
+   * their payloads): what a kill of the process from now on cannot take. `serve` calls it every
+   * second; call it between inputs or events, never from inside a log listener.
+   */
+  flush(): void {
+    if (this.closed || this.stick === null) return;
+    this.flushEvents();
+    this.flushBlobs();
+    if (this.unwrittenBytes > 0) this.flushWrites();
+  }
+
+  /**
+   * Appends to the file through a small buffer: a chunk's head and body (and, the first time,
+   * the magic and the header chunk) go out in one system call, and what close() writes in one
+   * more. Nothing is held past WRITE_BUFFER bytes.
    */
   private write(bytes: Uint8Array): void {
     this.unwritten.push(bytes);
@@ -399,6 +420,7 @@ export class TraceWriter {
   }
 
   private flushWrites(): void {
+    if (this.unwritten.length === 0) return;
     let done = writevSync(this.fd, this.unwritten);
     // A regular file takes it all or fails; anything else may take part of it.
     if (done < this.unwrittenBytes) {
@@ -440,9 +462,23 @@ export class TraceWriter {
 
 // ---- reading
 
+/**
+ * How a trace without its index was read: the recording stopped before the writer closed it (the
+ * process was killed, or crashed), so the reader scanned its chunks and kept every whole one.
+ */
+export interface TraceRecovery {
+  /** What the file lacks, in words. */
+  readonly reason: string;
+  /** The end of the last whole chunk: everything before it is read. */
+  readonly end: number;
+  /** Bytes after it (a chunk, or the trailer, cut short), which are not. */
+  readonly dropped: number;
+}
+
 /** A trace file opened for reading: header and index first, chunks as they are needed. */
 export class TraceReader {
   readonly index: TraceIndex;
+  private recovery: TraceRecovery | null = null;
   private readonly fd: number;
   readonly size: number;
   private readonly blobCache = new Map<number, Map<string, Uint8Array>>();
@@ -482,6 +518,11 @@ export class TraceReader {
     return this.index.header;
   }
 
+  /** Set when the file has no index (it was never closed) and was read by scanning its chunks. */
+  get recovered(): TraceRecovery | null {
+    return this.recovery;
+  }
+
   private fail(offset: number, message: string): never {
     throw new TraceError(this.path, offset, message);
   }
@@ -499,13 +540,13 @@ export class TraceReader {
   }
 
   private readIndex(): TraceIndex {
-    if (this.size < 12 + TRAILER_BYTES) this.fail(0, `too short for a trace (${this.size} bytes)`);
+    if (this.size < 12) this.fail(0, `too short for a trace (${this.size} bytes${this.size === 0 ? ': a recording killed before its first chunk reached the disk leaves an empty file' : ''})`);
     const head = this.readAt(0, 12);
     if (!head.subarray(0, 8).equals(MAGIC)) this.fail(0, 'not a trace file (no MYRTRACE magic)');
     const version = head.readUInt32LE(8);
     if (version !== TRACE_VERSION) this.fail(8, `trace format version ${version} is not supported (this emulator reads ${TRACE_VERSION})`);
-    const trailer = this.readAt(this.size - TRAILER_BYTES, TRAILER_BYTES);
-    if (!trailer.subarray(8).equals(END)) this.fail(this.size - TRAILER_BYTES, 'no trailer: the trace is truncated or was not closed');
+    const trailer = this.size >= 12 + TRAILER_BYTES ? this.readAt(this.size - TRAILER_BYTES, TRAILER_BYTES) : null;
+    if (!trailer?.subarray(8).equals(END)) return this.recover();
     const at = trailer.readUInt32LE(0) + trailer.readUInt32LE(4) * 0x100000000;
     if (at < 12 || at >= this.size - TRAILER_BYTES) this.fail(this.size - TRAILER_BYTES, `the index offset ${at} is outside the file`);
     const [kind, text] = this.readJsonChunk(at);
@@ -513,6 +554,118 @@ export class TraceReader {
     const index = this.parse(text, at) as TraceIndex;
     this.checkIndex(index, at);
     return index;
+  }
+
+  /**
+   * The index of a file that has none: a recording that was never closed. Its chunks are read
+   * one at a time from the start (memory: one chunk; time: one pass over the file) and the index
+   * rebuilt from what they hold, then held to the same rules as a written one. The file may end
+   * anywhere: in a chunk's head or body, or in the trailer after a complete index. A chunk cut
+   * short and what follows it are dropped; anything else wrong is corruption, refused as always.
+   * A chunk that runs past the end of the file is cut short only if its body is a beginning of a
+   * compressed stream; one whose stream ends inside the file has a damaged length.
+   */
+  private recover(): TraceIndex {
+    const chunks: ChunkEntry[] = [];
+    const blobs: Record<string, number> = {};
+    let header: TraceHeader | null = null;
+    let events = 0;
+    let endT = 0;
+    let at = 12;
+    let reason = 'its index and trailer are missing: the recording was not closed';
+    while (at < this.size) {
+      if (at + 5 > this.size) break; // cut in a chunk's head
+      const head = this.readAt(at, 5);
+      const kind = head.readUInt8(0) & ~CODEC_BROTLI;
+      const length = head.readUInt32LE(1);
+      if (!Object.values(Chunk).includes(kind as 1)) this.fail(at, `unknown chunk kind ${kind}`);
+      if (at + 5 + length > this.size) {
+        this.checkCutShort(at, head.readUInt8(0) & CODEC_BROTLI, length);
+        break;
+      }
+      if (kind === Chunk.INDEX) {
+        // The index was written, so the trailer was being written when the file ended.
+        const end = at + 5 + length;
+        const trailer = Buffer.alloc(TRAILER_BYTES);
+        trailer.writeUInt32LE(at % 0x100000000, 0);
+        trailer.writeUInt32LE(Math.floor(at / 0x100000000), 4);
+        END.copy(trailer, 8);
+        const rest = this.readAt(end, this.size - end);
+        if (rest.length >= TRAILER_BYTES || !rest.equals(trailer.subarray(0, rest.length))) this.fail(end, 'what follows the index chunk is not its trailer');
+        reason = 'its trailer is cut short';
+        break;
+      }
+      if ((kind === Chunk.HEADER) !== (at === 12)) this.fail(at, at === 12 ? 'the first chunk is not the header' : 'a second header chunk');
+      const [, raw] = this.readRawChunk(at);
+      let where: Omit<ChunkEntry, 'kind' | 'offset'> = NO_EVENTS;
+      if (kind === Chunk.HEADER) header = this.parse(raw.toString('utf8'), at) as TraceHeader;
+      else if (kind === Chunk.EVENTS) {
+        where = this.scanEvents(raw, at);
+        events += where.lastSeq - where.firstSeq + 1;
+        endT = where.lastT;
+      } else if (kind === Chunk.BLOBS) {
+        for (let p = 0; p < raw.length; ) {
+          if (p + 36 > raw.length) this.fail(at, `a blob record is cut off at byte ${p} of the chunk`);
+          const length = raw.readUInt32LE(p + 32);
+          if (p + 36 + length > raw.length) this.fail(at, `a blob claims ${length} bytes, more than its chunk holds`);
+          blobs[raw.toString('hex', p, p + 32)] = at;
+          p += 36 + length;
+        }
+      } else {
+        const record = this.parse(raw.toString('utf8'), at) as { seq?: unknown; t?: unknown } | null;
+        const { seq, t } = record ?? {};
+        if (!Number.isSafeInteger(seq) || !Number.isSafeInteger(t) || (seq as number) < 0 || (t as number) < 0) this.fail(at, 'the snapshot chunk names no event and time');
+        where = { firstSeq: seq as number, lastSeq: seq as number, firstT: t as number, lastT: t as number };
+      }
+      chunks.push({ kind, offset: at, ...where });
+      at += 5 + length;
+    }
+    if (header === null) this.fail(at, 'the file ends before its header chunk is complete: a recording killed this early leaves nothing to read');
+    const index: TraceIndex = { header, chunks, blobs, events, endT };
+    this.checkIndex(index, at);
+    this.recovery = { reason, end: at, dropped: this.size - at };
+    return index;
+  }
+
+  /**
+   * A chunk that runs past the end of the file: cut short if what the file holds of its body is
+   * the beginning of a compressed stream (decompressing it runs out of input); corruption if the
+   * stream ends inside the file (its length is damaged) or is not one.
+   */
+  private checkCutShort(at: number, codec: number, length: number): void {
+    const body = this.readAt(at + 5, this.size - at - 5);
+    const options = { maxOutputLength: Math.min(this.maxChunkBytes, Math.max(1 << 16, length * MAX_EXPANSION)) };
+    try {
+      if (codec === CODEC_BROTLI) brotliDecompressSync(body, options);
+      else gunzipSync(body, options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR') return;
+      this.fail(at, `the chunk is cut off by the end of the file and what there is of it does not decompress (${(error as Error).message})`);
+    }
+    this.fail(at, `a chunk of ${length} bytes runs past the end of the file, yet its body ends inside it: the length is damaged`);
+  }
+
+  /** An events chunk's range, found by decoding its records (and checking them on the way). */
+  private scanEvents(raw: Buffer, at: number): Omit<ChunkEntry, 'kind' | 'offset'> {
+    const records = new EventDecoder(raw);
+    let first: Record<string, unknown> | null = null;
+    let last: Record<string, unknown> | null = null;
+    for (;;) {
+      let event: Record<string, unknown> | null;
+      try {
+        event = records.next();
+      } catch (error) {
+        if (error instanceof RecordError) this.fail(at, `${error.message} (byte ${error.at} of the uncompressed chunk)`);
+        throw error;
+      }
+      if (event === null) break;
+      if (last !== null && event.seq !== (last.seq as number) + 1) this.fail(at, `event seq ${String(event.seq)} where ${(last.seq as number) + 1} was expected`);
+      first ??= event;
+      last = event;
+    }
+    if (first === null || last === null) this.fail(at, 'an events chunk that holds no events');
+    const [firstSeq, lastSeq, firstT, lastT] = [first.seq, last.seq, first.t, last.t] as number[];
+    return { firstSeq: firstSeq!, lastSeq: lastSeq!, firstT: firstT!, lastT: lastT! };
   }
 
   private checkIndex(index: TraceIndex, at: number): void {
@@ -568,7 +721,10 @@ export class TraceReader {
     for (const c of index.chunks) {
       if (c.kind !== Chunk.SNAPSHOT) continue;
       if (first && previous && (c.firstSeq < first.firstSeq || c.firstSeq > previous.lastSeq + 1)) this.fail(at, `the index puts the snapshot at byte ${c.offset} at event ${c.firstSeq}, outside the trace's events ${first.firstSeq} to ${previous.lastSeq}`);
-      if (c.firstT > index.endT && previous) this.fail(at, `the index puts the snapshot at byte ${c.offset} at t ${c.firstT} ns, after the trace ends (t ${index.endT} ns)`);
+      // One at the event after the last was taken before an input the trace lacks: later, not earlier.
+      const afterLast = previous !== null && c.firstSeq === previous.lastSeq + 1;
+      if (c.firstT > index.endT && previous && !afterLast) this.fail(at, `the index puts the snapshot at byte ${c.offset} at t ${c.firstT} ns, after the trace ends (t ${index.endT} ns)`);
+      if (afterLast && c.firstT < index.endT) this.fail(at, `the index puts the snapshot at byte ${c.offset} after the last event, but at t ${c.firstT} ns, before it (t ${index.endT} ns)`);
     }
   }
 
@@ -714,7 +870,11 @@ export class TraceReader {
   snapshotAtOrBefore(seq: number): { seq: number; t: number; snapshot: StickSnapshot; offset: number } | null {
     let best: ChunkEntry | null = null;
     for (const c of this.index.chunks) if (c.kind === Chunk.SNAPSHOT && c.firstSeq <= seq && (!best || c.firstSeq >= best.firstSeq)) best = c;
-    if (!best) return null;
+    return best ? this.readSnapshot(best) : null;
+  }
+
+  /** The snapshot of a snapshot chunk's entry in the index, checked against the entry. */
+  readSnapshot(best: ChunkEntry): { seq: number; t: number; snapshot: StickSnapshot; offset: number } {
     const [kind, text] = this.readJsonChunk(best.offset);
     if (kind !== Chunk.SNAPSHOT) this.fail(best.offset, 'the index names a snapshot chunk that is not one');
     const record = this.decode(this.parse(text, best.offset), best.offset) as { seq: number; t: number; snapshot: StickSnapshot };

@@ -5,7 +5,7 @@ import { isInput, type MachineEvent } from '../../emu/events/event.js';
 import { EventRecorder } from '../../emu/events/log.js';
 import { bootDevice } from '../../emu/host/boot.js';
 import { Hub } from '../../emu/host/hub.js';
-import { replay } from '../../emu/machine/replay.js';
+import { replay, type Checkpoint } from '../../emu/machine/replay.js';
 import { Stick, type StickSnapshot } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
 import { encodeMvcmd } from '../../emu/rom/mvcmd.js';
@@ -116,5 +116,74 @@ describe('determinism and replay', () => {
     expect(hashEvents(restoredRecorder.events)).toBe(hashEvents(tail));
     expect(hashEvents(recorder.events)).toBe(hashEvents(events));
     expect(restored.bus.read(0x80000000, 4, 'test')).toBe(stick.bus.read(0x80000000, 4, 'test'));
+  });
+
+  it('replay holds the machine to snapshots taken before inputs, loading each only when it gets there', async () => {
+    const events = await session();
+    const inputs = events.filter(isInput);
+    const targets = [inputs[5]!.seq, inputs[Math.floor(inputs.length / 2)]!.seq];
+    // The recording's machine again, with its snapshots taken where a TraceWriter takes them.
+    const stick = new Stick({ model: ma2485 });
+    const taken = new Map<number, StickSnapshot>();
+    stick.inputHooks.push(() => void (targets.includes(stick.log.length) && taken.set(stick.log.length, stick.snapshot())));
+    for (const e of inputs) {
+      stick.runUntil(e.t);
+      stick.apply(e);
+    }
+    let loads = 0;
+    const checkpoint = (seq: number, edit: (s: StickSnapshot) => StickSnapshot = (s) => s): Checkpoint => ({
+      seq,
+      t: events[seq]!.t,
+      load: () => (loads++, edit(taken.get(seq)!)),
+    });
+    const clean = replay(ma2485, events, { checkpoints: targets.map((seq) => checkpoint(seq)) });
+    expect(clean.divergence).toBeNull();
+    expect(loads).toBe(2);
+
+    const tampered = replay(ma2485, events, { checkpoints: [checkpoint(targets[0]!), checkpoint(targets[1]!, (s) => ({ ...s, nextInputId: s.nextInputId + 7 }))] });
+    expect(tampered.divergence!.snapshot).toMatchObject({ seq: targets[1], field: 'nextInputId' });
+    expect(tampered.events).toBe(targets[1]);
+
+    // Stopped before it (seek's `until`), the replay never reads it.
+    loads = 0;
+    expect(replay(ma2485, events, { until: targets[0]! + 1, checkpoints: [checkpoint(targets[1]!)] }).ok).toBe(true);
+    expect(loads).toBe(0);
+
+    // A snapshot at a derived event matches no moment of the replay.
+    const derived = events.find((e) => e.seq > targets[0]! && !isInput(e))!.seq;
+    const misplaced = replay(ma2485, events, { checkpoints: [{ seq: derived, t: events[derived]!.t, load: () => taken.get(targets[0]!)! }] });
+    expect(misplaced.divergence!.snapshot).toMatchObject({ seq: derived, field: 'seq', actual: expect.stringContaining(`event #${derived} is not an input`) });
+  });
+
+  it('a snapshot one past the last event is checked once the machine has run to its time', async () => {
+    const events = await session();
+    const inputs = events.filter(isInput);
+    const last = inputs.at(-1)!;
+    const stick = new Stick({ model: ma2485 });
+    let taken: StickSnapshot | null = null;
+    stick.inputHooks.push(() => void (stick.log.length === last.seq && (taken = stick.snapshot())));
+    for (const e of inputs) {
+      stick.runUntil(e.t);
+      stick.apply(e);
+    }
+    // The trace as if the writer had stopped right after taking it: the input is not in it.
+    const before = events.slice(0, last.seq);
+    const at = (snapshot: StickSnapshot): Checkpoint => ({ seq: last.seq, t: last.t, load: () => snapshot });
+    expect(replay(ma2485, before, { checkpoints: [at(taken!)] }).divergence).toBeNull();
+    const wrong = replay(ma2485, before, { checkpoints: [at({ ...taken!, powered: !taken!.powered })] });
+    expect(wrong.divergence!.snapshot).toMatchObject({ seq: last.seq, field: 'powered', expected: String(!taken!.powered) });
+  });
+
+  it('openEnded: a log cut at an instant where the machine derives more is a prefix, not a divergence', async () => {
+    const events = await session();
+    // Cut between two derived events of the same instant.
+    const cut = events.findIndex((e, i) => i > 10 && !isInput(e) && e.t === events[i - 1]!.t && !isInput(events[i - 1]!));
+    const prefix = events.slice(0, cut);
+    const strict = replay(ma2485, prefix);
+    expect(strict.ok).toBe(false);
+    expect(strict.divergence).toMatchObject({ seq: cut, expected: null });
+    const open = replay(ma2485, prefix, { openEnded: true });
+    expect(open.divergence).toBeNull();
+    expect(open.events).toBe(cut);
   });
 });
