@@ -7,6 +7,9 @@
 // first time the core reaches them after a start: shaveRun returns RUN_MISS, the decoder fills
 // the entry with shaveDefine/shaveDefineSlot, and the run goes on. Like the silicon's
 // instruction cache, the cache is invalidated when a core starts, not when code is stored to.
+// An entry keeps the words it was decoded from, so after a start the core takes it again
+// without TypeScript when the same words are still at its address (firmware starts the same
+// kernels over and over); different words go back to the decoder.
 //
 // Results go through a ring of pending writes indexed by the cycle they land in, so every
 // operation of a bundle reads its sources before any write lands and a result is seen only
@@ -72,13 +75,29 @@ export const VECTOR_DEPTH: u32 = 32;
 export const VECTOR_ENTRY: u32 = 48;
 export const CACHE: u32 = 32768;
 export const CACHE_ENTRIES: u32 = 2048;
-export const ENTRY_SIZE: u32 = 160;
-// The entries this epoch has defined: a count, then their indices (u16 each). Like the cache,
+export const ENTRY_SIZE: u32 = 208;
+// The entries the current fill (see STAMP) has defined: a count, then their indices (u16 each). Like the cache,
 // derived state: not part of the architectural state that snapshots keep.
 const DEFINED_COUNT: u32 = CACHE + CACHE_ENTRIES * ENTRY_SIZE;
 const DEFINED: u32 = DEFINED_COUNT + 4;
 /** How many entries have been defined since the core was powered: the loop compiler checks it to know the cache changed. */
 export const DEFINITIONS: u32 = DEFINED + CACHE_ENTRIES * 2;
+/**
+ * Which fill of the cache is current: it moves on at every start and reset (and is never
+ * cleared), and an entry is valid only while it holds the value it was defined under. Unlike
+ * EPOCH it is not architectural state, so snapshots and the machines tests compare ignore it.
+ */
+export const STAMP: u32 = DEFINITIONS + 4;
+/**
+ * The loop compiler's hand-over in a loop's first pass: the pc of the bundle where compiled
+ * code may take over (E_FIRST of the loop's first bundle, read when the rpl runs), 0 for none.
+ * Not architectural: whether a pass runs compiled changes nothing but the host's time.
+ */
+const FIRST_PC: u32 = STAMP + 4;
+/** What the last RUN_LOOP offered: OFFER_PASS (the start of a pass after the first) or OFFER_FIRST (FIRST_PC was reached). */
+export const OFFER: u32 = FIRST_PC + 4;
+export const OFFER_PASS: u32 = 0;
+export const OFFER_FIRST: u32 = 1;
 // An entry: tag (pc | 1), slot count, cycles (1 + idle), next pc, the PEU condition (-1: no
 // PEU), the units present, then how often it ran (u64) and was predicated off (u64), then the
 // slots of the other units. Per-unit counts are folded from these into UNIT_OPS when an entry
@@ -91,12 +110,20 @@ export const E_UNITS: u32 = 20;
 export const E_RUNS: u32 = 24;
 const E_SKIPPED: u32 = 32;
 export const E_SLOTS: u32 = 40;
-export const E_EPOCH: u32 = 136;
+/** The STAMP of the fill the entry belongs to. */
+export const E_STAMP: u32 = 136;
 /** What the loop compiler (emu/shave/jit) made of an rpl loop starting here: JIT_UNKNOWN, JIT_DECLINED or its id. */
 export const E_JIT: u32 = 140;
 /** Where the bundle's LSU0 and LSU1 went the last time the interpreter ran it (a region, -1 none): the loop compiler's profile. */
 export const E_ACCESS0: u32 = 144;
 export const E_ACCESS1: u32 = 148;
+/** The words the entry was decoded from: how many (header and slot words), then the words. */
+export const E_WORDS: u32 = 152;
+export const E_CODE: u32 = 156; // 9 x u32
+/** Of a loop's first bundle: the pc where compiled code can take over in the first pass (0: nowhere). The loop compiler sets it. */
+export const E_FIRST: u32 = 192;
+/** DEFINITIONS when the entry was defined or taken into the current fill: the loop compiler checks a body did not change. */
+export const E_SERIAL: u32 = 196;
 export const SLOT_SIZE: u32 = 12; // op u16, a u8, b u8, c u8, unit u8, latency u8, pad, imm i32
 
 export const STATUS_STOPPED: u32 = 0;
@@ -192,6 +219,8 @@ let direct: bool = false;
 let directWrites: u32 = 0;
 /** Whether rpl loops are offered to the loop compiler (RUN_LOOP). */
 let loopCompiler: bool = false;
+/** See FIRST_PC. */
+let firstPc: u32 = 0;
 
 // @ts-ignore: decorator
 @inline function irf(n: u32): u32 {
@@ -651,6 +680,7 @@ function execute(slot: u32, pc: u32, next: u32): void {
     }
     case Op.bru_rpl: {
       const passes = irf(a);
+      firstPc = 0;
       if (<u32>imm == next) {
         loopCount = 0; // an empty body: nothing to repeat
         loopEnd = 0;
@@ -664,6 +694,10 @@ function execute(slot: u32, pc: u32, next: u32): void {
         loopStart = next;
         loopEnd = <u32>imm;
         loopCount = passes;
+        if (loopCompiler) {
+          const first = base + CACHE + ((next >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
+          if (load<u32>(first) == (next | 1) && load<u32>(first, E_STAMP) == load<u32>(base + STAMP)) firstPc = load<u32>(first, E_FIRST);
+        }
       }
       return;
     }
@@ -926,6 +960,7 @@ function enter(core: u32): void {
   loopEnd = load<u32>(base + LOOP_END);
   loopCount = load<u32>(base + LOOP_COUNT);
   pending = load<u32>(base + PENDING);
+  firstPc = load<u32>(base + FIRST_PC);
 }
 
 function leave(): void {
@@ -936,6 +971,7 @@ function leave(): void {
   store<u32>(base + LOOP_END, loopEnd);
   store<u32>(base + LOOP_COUNT, loopCount);
   store<u32>(base + PENDING, pending);
+  store<u32>(base + FIRST_PC, firstPc);
 }
 
 /**
@@ -949,13 +985,15 @@ export function shaveRun(core: u32, budget: u32): u32 {
   let bundles = load<u64>(base + BUNDLES);
   const end = cycle + <u64>budget;
   let pc = load<u32>(base + PC);
-  const epoch = load<u32>(base + EPOCH);
+  const stamp = load<u32>(base + STAMP);
   let result = RUN_BUDGET;
   while (cycle < end) {
     const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
-    if (load<u32>(entry) != (pc | 1) || load<u32>(entry, E_EPOCH) != epoch) {
-      result = RUN_MISS;
-      break;
+    if (load<u32>(entry, E_STAMP) != stamp || load<u32>(entry) != (pc | 1)) {
+      if (load<u32>(entry) != (pc | 1) || !retake(entry, pc, stamp)) {
+        result = RUN_MISS;
+        break;
+      }
     }
     const cycles = load<u32>(entry, E_CYCLES);
     let next = load<u32>(entry, E_NEXT);
@@ -1037,12 +1075,14 @@ export function shaveRun(core: u32, budget: u32): u32 {
       }
     }
     if (next == loopEnd) {
+      firstPc = 0;
       if (loopCount > 1) {
         loopCount--;
         next = loopStart;
-        if (loopCompiler && branchLeft == 0 && offered(loopStart, epoch)) {
+        if (loopCompiler && branchLeft == 0 && offered(loopStart, stamp)) {
           // Back at the start of the body: TypeScript runs the passes if it compiled the loop.
           pc = next;
+          store<u32>(base + OFFER, OFFER_PASS);
           result = RUN_LOOP;
           break;
         }
@@ -1054,6 +1094,16 @@ export function shaveRun(core: u32, budget: u32): u32 {
       // rpl with no passes: on to the end of the body.
       next = loopStart;
       loopEnd = 0;
+    } else if (next == firstPc && firstPc != 0) {
+      // In the first pass, where compiled code can take over (once the code before the loop
+      // has nothing in flight any more, which the compiled code checks).
+      firstPc = 0;
+      if (branchLeft == 0) {
+        pc = next;
+        store<u32>(base + OFFER, OFFER_FIRST);
+        result = RUN_LOOP;
+        break;
+      }
     }
     pc = next;
   }
@@ -1065,9 +1115,48 @@ export function shaveRun(core: u32, budget: u32): u32 {
 }
 
 /** Whether the loop starting at `pc` has compiled code, or has not been looked at yet. */
-function offered(pc: u32, epoch: u32): bool {
+function offered(pc: u32, stamp: u32): bool {
   const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
-  return load<u32>(entry) == (pc | 1) && load<u32>(entry, E_EPOCH) == epoch && load<u32>(entry, E_JIT) != JIT_DECLINED;
+  return load<u32>(entry) == (pc | 1) && load<u32>(entry, E_STAMP) == stamp && load<u32>(entry, E_JIT) != JIT_DECLINED;
+}
+
+/**
+ * Takes an entry of an earlier fill for the bundle at `pc` into the current one if the words
+ * at `pc` are still the ones it was decoded from (as the decoder would decode them again):
+ * what the entry learnt in its last fill (counts, the loop compiler's marks, the profile) starts
+ * afresh, as shaveDefine starts it. False when the words differ or cannot be read.
+ */
+function retake(entry: u32, pc: u32, stamp: u32): bool {
+  const words = load<u32>(entry, E_WORDS);
+  if (words == 0) return false;
+  for (let k: u32 = 0; k < words; k++) {
+    fault = 0;
+    const offset = translate(pc + (k << 2), 4);
+    if (fault != 0) {
+      fault = 0;
+      return false;
+    }
+    if (load<u32>(offset) != load<u32>(entry + (k << 2), E_CODE)) return false;
+  }
+  fill(entry, pc, stamp);
+  return true;
+}
+
+/** Makes `entry` (not of the current fill) one of the current fill, with nothing counted yet. */
+function fill(entry: u32, pc: u32, stamp: u32): void {
+  const defined = load<u32>(base + DEFINED_COUNT);
+  store<u16>(base + DEFINED + (defined << 1), <u16>((pc >> 2) & (CACHE_ENTRIES - 1)));
+  store<u32>(base + DEFINED_COUNT, defined + 1);
+  store<u64>(entry, 0, E_RUNS);
+  store<u64>(entry, 0, E_SKIPPED);
+  store<u32>(entry, stamp, E_STAMP);
+  store<u32>(entry, JIT_UNKNOWN, E_JIT);
+  store<i32>(entry, -1, E_ACCESS0);
+  store<i32>(entry, -1, E_ACCESS1);
+  store<u32>(entry, 0, E_FIRST);
+  const definitions = load<u32>(base + DEFINITIONS) + 1;
+  store<u32>(base + DEFINITIONS, definitions);
+  store<u32>(entry, definitions, E_SERIAL);
 }
 
 /** Adds what an entry counted to UNIT_OPS and zeroes its counts. */
@@ -1093,28 +1182,43 @@ export function shaveFoldCounters(core: u32): void {
 
 // ---- control from TypeScript
 
-/** Every register, counter and cached bundle back to zero (power-on). */
+/** Every register and counter back to zero, the bundle cache empty (power-on). */
 export function shaveReset(core: u32): void {
-  memory.fill(SHAVE_STATE + core * CORE_STRIDE, 0, CORE_STRIDE);
+  base = SHAVE_STATE + core * CORE_STRIDE;
+  memory.fill(base, 0, CACHE);
+  store<u32>(base + DEFINED_COUNT, 0);
+  store<u32>(base + FIRST_PC, 0);
+  nextFill();
+}
+
+/** Moves the core's STAMP on: no entry is of the current fill any more. */
+function nextFill(): void {
+  let stamp = load<u32>(base + STAMP) + 1;
+  if (stamp == 0) {
+    // After 2^32 fills the stamps come round: empty the cache the slow way once.
+    for (let i: u32 = 0; i < CACHE_ENTRIES; i++) {
+      store<u32>(base + CACHE + i * ENTRY_SIZE, 0);
+      store<u32>(base + CACHE + i * ENTRY_SIZE, 0, E_STAMP);
+    }
+    stamp = 1;
+  }
+  store<u32>(base + STAMP, stamp);
 }
 
 /** Starts the core at `pc`: fresh pipeline, loop and counters, empty bundle cache. */
 export function shaveStart(core: u32, pc: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   // Windows survive a start: they are set up before it. The bundles cached so far belong to
-  // the old epoch, so they no longer match (their counts belonged to the last run).
+  // the old fill, so they no longer match (their counts belonged to the last run).
   const windows = v128.load(base + WINDOWS);
-  let epoch = load<u32>(base + EPOCH) + 1;
-  if (epoch == 0) {
-    // After 2^32 starts the epochs come round: empty the cache the slow way once.
-    for (let i: u32 = 0; i < CACHE_ENTRIES; i++) store<u32>(base + CACHE + i * ENTRY_SIZE, 0);
-    epoch = 1;
-  }
+  const epoch = load<u32>(base + EPOCH) + 1;
   // The ring's contents need no clearing: its counts are zeroed with the control block.
   memory.fill(base + PC, 0, RING_SCALAR - PC);
   v128.store(base + WINDOWS, windows);
   store<u32>(base + EPOCH, epoch);
   store<u32>(base + DEFINED_COUNT, 0);
+  store<u32>(base + FIRST_PC, 0);
+  nextFill();
   store<u32>(base + PC, pc);
   store<u32>(base + STATUS, STATUS_RUNNING);
 }
@@ -1153,20 +1257,25 @@ export function shaveTranslate(core: u32, address: u32, size: u32): i32 {
 export function shaveDefine(core: u32, pc: u32, slots: u32, cycles: u32, next: u32, peu: i32, units: u32): void {
   base = SHAVE_STATE + core * CORE_STRIDE;
   const entry = base + CACHE + ((pc >> 2) & (CACHE_ENTRIES - 1)) * ENTRY_SIZE;
-  const epoch = load<u32>(base + EPOCH);
-  if (load<u32>(entry) != 0 && load<u32>(entry, E_EPOCH) == epoch) fold(entry);
-  else {
-    const defined = load<u32>(base + DEFINED_COUNT);
-    store<u16>(base + DEFINED + (defined << 1), <u16>((pc >> 2) & (CACHE_ENTRIES - 1)));
-    store<u32>(base + DEFINED_COUNT, defined + 1);
-  }
-  store<u64>(entry, 0, E_RUNS);
-  store<u64>(entry, 0, E_SKIPPED);
-  store<u32>(entry, epoch, E_EPOCH);
-  store<u32>(entry, JIT_UNKNOWN, E_JIT);
-  store<i32>(entry, -1, E_ACCESS0);
-  store<i32>(entry, -1, E_ACCESS1);
-  store<u32>(base + DEFINITIONS, load<u32>(base + DEFINITIONS) + 1);
+  const stamp = load<u32>(base + STAMP);
+  if (load<u32>(entry) != 0 && load<u32>(entry, E_STAMP) == stamp) {
+    fold(entry);
+    store<u64>(entry, 0, E_RUNS);
+    store<u64>(entry, 0, E_SKIPPED);
+    store<u32>(entry, JIT_UNKNOWN, E_JIT);
+    store<i32>(entry, -1, E_ACCESS0);
+    store<i32>(entry, -1, E_ACCESS1);
+    store<u32>(entry, 0, E_FIRST);
+    const definitions = load<u32>(base + DEFINITIONS) + 1;
+    store<u32>(base + DEFINITIONS, definitions);
+    store<u32>(entry, definitions, E_SERIAL);
+  } else fill(entry, pc, stamp);
+  // The words decoded, for retake() after the next start. The decoder has just read them.
+  const header = load<u32>(translate(pc, 4));
+  const words: u32 = 1 + <u32>popcnt<u32>(header & 0xff);
+  store<u32>(entry, header, E_CODE);
+  for (let k: u32 = 1; k < words; k++) store<u32>(entry + (k << 2), load<u32>(translate(pc + (k << 2), 4)), E_CODE);
+  store<u32>(entry, words, E_WORDS);
   store<u32>(entry, pc | 1);
   store<u32>(entry, slots, E_COUNT);
   store<u32>(entry, cycles, E_CYCLES);

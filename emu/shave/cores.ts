@@ -17,9 +17,10 @@ const LAYOUT_NAMES = [
   'STATUS_STOPPED', 'STATUS_RUNNING', 'STATUS_HALTED', 'STATUS_ERROR', 'RUN_BUDGET', 'RUN_HALTED', 'RUN_ERROR', 'RUN_MISS', 'RUN_COMMIT',
   'CAUSE_UNDEFINED', 'CAUSE_MISALIGNED', 'CAUSE_UNMAPPED', 'CAUSE_BRANCH_IN_DELAY',
   // What the loop compiler needs besides (jit/loop-runner.ts RunnerLayout).
-  'RUN_LOOP', 'JIT_UNKNOWN', 'JIT_DECLINED', 'EPOCH', 'DEFINITIONS', 'LOOP_START', 'LOOP_END', 'LOOP_COUNT', 'PENDING',
+  'RUN_LOOP', 'JIT_UNKNOWN', 'JIT_DECLINED', 'STAMP', 'DEFINITIONS', 'LOOP_START', 'LOOP_END', 'LOOP_COUNT', 'PENDING',
   'RING_SCALAR_COUNT', 'RING_VECTOR_COUNT', 'RING_SLOTS', 'RING_SCALAR', 'SCALAR_DEPTH', 'SCALAR_ENTRY', 'RING_VECTOR', 'VECTOR_DEPTH', 'VECTOR_ENTRY',
-  'CACHE', 'CACHE_ENTRIES', 'ENTRY_SIZE', 'E_RUNS', 'E_EPOCH', 'E_COUNT', 'E_CYCLES', 'E_NEXT', 'E_PEU', 'E_SLOTS', 'SLOT_SIZE', 'E_JIT', 'E_ACCESS0', 'E_ACCESS1',
+  'CACHE', 'CACHE_ENTRIES', 'ENTRY_SIZE', 'E_RUNS', 'E_STAMP', 'E_COUNT', 'E_CYCLES', 'E_NEXT', 'E_PEU', 'E_SLOTS', 'SLOT_SIZE', 'E_JIT', 'E_ACCESS0', 'E_ACCESS1',
+  'E_WORDS', 'E_CODE', 'E_FIRST', 'E_SERIAL', 'OFFER', 'OFFER_FIRST',
 ] as const;
 type LayoutName = (typeof LAYOUT_NAMES)[number];
 
@@ -62,6 +63,7 @@ export class ShaveCores {
   private readonly map: MemoryMap;
   /** Runs rpl loops compiled to WebAssembly (jit/loop-compiler.ts); null: the interpreter runs everything. */
   private loops: LoopRunner | null = null;
+  private decoded = 0;
 
   constructor(
     private readonly memory: SharedMemory,
@@ -71,6 +73,7 @@ export class ShaveCores {
     this.layout = Object.fromEntries(LAYOUT_NAMES.map((name) => [name, (this.wasm as unknown as Record<string, WebAssembly.Global>)[name]!.value as number])) as Record<LayoutName, number>;
     this.count = count;
     if (count > this.layout.MAX_CORES) throw new RangeError(`${count} SHAVEs; the WebAssembly side holds ${this.layout.MAX_CORES}`);
+    if (this.layout.SLOT_SIZE !== SLOT_BYTES) throw new Error(`the core's slots are ${this.layout.SLOT_SIZE} bytes; the decoder writes ${SLOT_BYTES}`);
     const cmx = memory.regions.find((r) => r.name === 'cmx')!;
     const ddr = memory.regions.find((r) => r.name === 'ddr')!;
     this.map = {
@@ -95,9 +98,22 @@ export class ShaveCores {
     this.loops ??= new LoopRunner(this.memory, this.layout as never, this.map, this.count);
   }
 
+  /**
+   * Bundles decoded by TypeScript so far. After a start the core takes bundles it cached before
+   * without decoding them again when their words are unchanged, so this grows only with new code.
+   */
+  get decodedBundles(): number {
+    return this.decoded;
+  }
+
   /** Compiled runs of rpl loops so far (tests check the compiler was used). */
   get compiledLoopRuns(): number {
     return this.loops?.compiledRuns ?? 0;
+  }
+
+  /** Of those, the runs that began in a loop's first pass. */
+  get firstPassLoopRuns(): number {
+    return this.loops?.firstPassRuns ?? 0;
   }
 
   /** The last error of the loop compiler (a bug; the loop was interpreted instead), or null. */
@@ -119,7 +135,9 @@ export class ShaveCores {
   }
 
   private u64(core: number, field: LayoutName, index = 0): number {
-    return Number(this.memory.view.getBigUint64(this.base(core) + this.layout[field] + 8 * index, true));
+    // Two halves rather than a BigInt: counters() reads some sixty of these after every run.
+    const at = this.base(core) + this.layout[field] + 8 * index;
+    return this.memory.view.getUint32(at, true) + this.memory.view.getUint32(at + 4, true) * 0x1_0000_0000;
   }
 
   status(core: number): CoreStatus {
@@ -222,14 +240,12 @@ export class ShaveCores {
   /** Puts back a state saveState gave; bundles are decoded again as the core reaches them. */
   loadState(core: number, state: Uint8Array): void {
     this.wasm.shaveReset(core);
-    this.loops?.forget(core);
     this.memory.bytes.set(state.subarray(0, STATE_BYTES), this.base(core));
   }
 
   /** Power-on state: registers, windows, counters and cache all zero, stopped. */
   reset(core: number): void {
     this.wasm.shaveReset(core);
-    this.loops?.forget(core);
   }
 
   /** Starts at `pc` (counters from zero, an empty bundle cache, registers as they are). */
@@ -287,7 +303,10 @@ export class ShaveCores {
         return;
       }
       this.wasm.shaveDefine(core, at, entry.slots.length, entry.cycles, entry.next, entry.peu, entry.units);
-      entry.slots.forEach((slot, index) => this.wasm.shaveDefineSlot(core, at, index, ...slot));
+      this.decoded++;
+      // The slots as shaveDefineSlot would store them, in one copy.
+      const { layout } = this;
+      this.memory.bytes.set(entry.image, this.base(core) + layout.CACHE + ((at >>> 2) & (layout.CACHE_ENTRIES - 1)) * layout.ENTRY_SIZE + layout.E_SLOTS);
       at = entry.next;
     }
   }
@@ -297,6 +316,19 @@ export class ShaveCores {
    * header says how many slot words follow). Returns how many it read.
    */
   private readBundle(core: number, pc: number): number {
+    // Usually all of it lies in one stretch of memory: two translations instead of one a word.
+    const first = this.wasm.shaveTranslate(core, pc >>> 0, 4);
+    if (first >= 0) {
+      const header = this.memory.view.getUint32(first, true);
+      let wanted = 1;
+      for (let units = header & 0xff; units; units &= units - 1) wanted++;
+      const last = wanted === 1 ? first : this.wasm.shaveTranslate(core, (pc + 4 * (wanted - 1)) >>> 0, 4);
+      // One window (or none) throughout: then the words between are where the translation says.
+      if (pc >>> 24 === (pc + 4 * (wanted - 1)) >>> 24 && last - first === 4 * (wanted - 1)) {
+        for (let k = 0; k < wanted; k++) BUNDLE_WORDS[k] = this.memory.view.getUint32(first + 4 * k, true);
+        return wanted;
+      }
+    }
     let count = 0;
     let wanted = 1;
     while (count < wanted) {
@@ -314,6 +346,9 @@ export class ShaveCores {
 const BUNDLE_WORDS = new Uint32Array(9);
 
 
+/** The bytes of a slot in the core's cache entry (core.ts SLOT_SIZE: op u16, a, b, c, unit, latency, direct u8, imm i32). */
+const SLOT_BYTES = 12;
+
 /** Bundles decoded and cached per miss: the one missed and those after it. */
 const PREFETCH_BUNDLES = 16;
 
@@ -324,6 +359,8 @@ interface DecodedEntry {
   readonly peu: number;
   readonly units: number;
   readonly slots: readonly (readonly [op: number, a: number, b: number, c: number, unit: number, latency: number, imm: number, direct: number])[];
+  /** The slots as the core's cache entry holds them (SLOT_SIZE bytes each, see shaveDefineSlot). */
+  readonly image: Uint8Array;
 }
 
 /**
@@ -376,7 +413,16 @@ function describe(bundle: DecodedBundle): DecodedEntry {
     const latency = latencyOf(op.spec);
     return [SPEC_IDS.get(op.spec)!, a, b, c, UNITS.indexOf(op.unit), latency, imm, writesDirectly(op, latency, others.slice(index + 1)) ? 1 : 0] as const;
   });
+  const image = new Uint8Array(slots.length * SLOT_BYTES);
+  const view = new DataView(image.buffer);
+  slots.forEach(([op, a, b, c, unit, latency, imm, direct], n) => {
+    const at = n * SLOT_BYTES;
+    view.setUint16(at, op, true);
+    image.set([a, b, c, unit, latency, direct], at + 2);
+    view.setInt32(at + 8, imm, true);
+  });
   return {
+    image,
     cycles: 1 + bundle.idle,
     next: (bundle.address + bundle.bytes) >>> 0,
     peu: peu ? peu.values[0]! : -1,

@@ -187,6 +187,82 @@ describe('the loop compiler gives what the interpreter gives', () => {
     const names = supported.map(({ spec }) => `${spec.table === 'lsu' ? 'lsu0' : spec.table}.${spec.name}`);
     expect(names.filter((name) => (covered.get(name) ?? 0) < 3)).toEqual([]);
   });
+
+  it('on pointers that walk across CMX slices, out of a window and into DDR not committed yet', () => {
+    const rand = xorshift32(31);
+    /** The bus address (plain DDR) where the compiling machine's memory ends. */
+    const committedEnd = () => {
+      const ddr = compiled.memory.regions.find((r) => r.name === 'ddr')!;
+      return ddr.base + (compiled.memory.wasm.buffer.byteLength - ddr.offset);
+    };
+    const CMX = 0x7000_0000;
+    const SLICE = 0x2_0000;
+    const walk = (step: number, vector: string) => `
+        bru.rpl i20, end
+        lsu0.ldi.${vector} v1, i1, ${step} || lsu1.ldi.i32 i5, i2, 4
+        vau.add.i32 v2, v1, v1 || iau.add i6, i5, i6
+        lsu0.sti.${vector} v2, i3, ${step} || lsu1.ld.i32 i7, i4, 0
+        lsu0.ldi.${vector} v3, i4, ${step}
+        nop 2
+end:    nop 3
+        bru.swih 7`;
+    let passes = 0;
+    const starts = [
+      // Absolute CMX addresses below slice ends; the same through window A; across window A's end into window B.
+      () => ({ 1: CMX + SLICE - 64, 2: CMX + SLICE - 24, 3: CMX + 2 * SLICE - 48, 4: CMX + 3 * SLICE - 32 }),
+      () => ({ 1: A + SLICE - 64, 2: A + SLICE - 24, 3: A + 2 * SLICE - 48, 4: A + SLICE - 8 }),
+      // Up to window C's end (DDR on, through window D), a vector that straddles it faulting.
+      () => ({ 1: C + 0xff_fc08, 2: C + 0xff_ffe8, 3: C + 0x1_0000, 4: C + 0xff_f000 }),
+      // DDR, running past what is committed of the compiling machine's memory.
+      () => ({ 1: committedEnd() - 0x800, 2: C + 0x1_fff0, 3: C + 0x1000, 4: committedEnd() - 0x40 }),
+    ];
+    for (const [k, at] of starts.entries()) {
+      for (const [step, vector] of [[16, 'v128'], [8, 'v64'], [4096, 'v128']] as const) {
+        if (k < 3 && step === 4096) continue;
+        passes += compare(walk(step, vector), { irf: { ...at(), 20: 200 }, memory: [] }, rand, k);
+      }
+    }
+    expect(passes).toBeGreaterThan(8);
+  });
+
+  it('on 600 random loops entered again and again: compiled from their first pass, with what came before still in flight', () => {
+    const rand = xorshift32(777);
+    const supported = ALL_OPS.map((spec, id) => ({ spec, id })).filter(({ spec, id }) => spec.table === 'lsu' || TEMPLATE_IDS.has(id));
+    const firstBefore = compiled.cores.firstPassLoopRuns;
+    let passes = 0;
+    for (let n = 0; n < 600; n++) {
+      const bundles: string[] = [];
+      const length = 1 + (rand() % 6);
+      for (let k = 0; k < length; k++) {
+        const line = randomBundle(rand, supported, k === length - 1 ? rand() % 6 : rand() % 3);
+        if (line) bundles.push(line);
+      }
+      if (bundles.length === 0) continue;
+      // Half the time a random bundle just before the loop: its results may still be in flight
+      // where the first pass could be taken over (then the interpreter must finish the pass).
+      const before = rand() % 2 === 0 ? randomBundle(rand, supported, rand() % 2) : null;
+      // i21 counts the entries down (against i22 = 0); the bodies' own writes to them only change how often.
+      const source = [
+        'again:  iau.add i20, i23, 0',
+        ...(before ? [`        ${before}`] : []),
+        '        bru.rpl i20, end',
+        ...bundles.map((b) => `        ${b}`),
+        'end:    iau.sub i21, i21, 1',
+        '        cmu.cmii.i32 i21, i22',
+        '        peu.pc1c gt || bru.bra again',
+        '        nop 6',
+        '        bru.swih 7',
+      ].join('\n');
+      const irf: Record<number, number> = { 21: 2 + (rand() % 5), 22: 0, 23: 1 + (rand() % 12) };
+      for (let r = 0; r < 20; r++) {
+        const pick = rand() % 10;
+        irf[r] = pick < 6 ? A + 0x4000 + (rand() % 0x1000) * (pick < 5 ? 16 : 1) : pick < 9 ? C + (rand() % 0x1000) * 16 : rand() & 0x3fff_ffff;
+      }
+      passes += compare(source, { irf, memory: [{ address: A + 0x4000, bytes: randomBytes(rand, 0x2000) }], seed: rand() }, rand, n % 16, 20_000);
+    }
+    expect(passes).toBeGreaterThan(300);
+    expect(compiled.cores.firstPassLoopRuns - firstBefore).toBeGreaterThan(200);
+  });
 });
 
 /** One bundle of random operations from `ops` (at most one per unit), as assembly, or null. */

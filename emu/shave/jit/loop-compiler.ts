@@ -92,6 +92,22 @@ interface MemoryOp {
   address: number;
   offset: number;
   slice: number;
+  /**
+   * Locals counting a CMX access's traffic without touching memory: the slice of the run of
+   * passes it has stayed in (-1 before its first access) and the pass that run began in. The
+   * bytes go into CMX_READ/CMX_WRITE when the slice changes and when the compiled run ends.
+   */
+  runSlice: number;
+  runFrom: number;
+  /**
+   * Locals: the addresses that reach the same CMX slice (or DDR) through the same window as the
+   * last access, rangeStart + [0, rangeLength), and what to add to one of them for its offset.
+   * Window registers and committed memory do not change while compiled code runs, so an address
+   * in that range needs none of the checks (rangeLength 0 before the first access).
+   */
+  rangeStart: number;
+  rangeLength: number;
+  delta: number;
   /** For a store: the value to store. */
   value: number;
 }
@@ -132,13 +148,27 @@ export function declineReason(body: LoopBody): string | null {
 /** Whether an operation is a load or store (one ddr fact each, in body order). */
 export const isMemoryOp = (slot: BodySlot): boolean => lsuKind(slot) === 'memory';
 
+/** A compiled loop, and where in its first pass a run may take over from the interpreter. */
+export interface CompiledModule {
+  readonly module: WebAssembly.Module;
+  /**
+   * The first bundle (index) at whose start no result of an earlier pass is in flight: a run
+   * can begin there in the loop's first pass once what the code before the loop issued has
+   * landed (compile with `entry` set to it). -1 when there is none.
+   */
+  readonly firstPassEntry: number;
+}
+
 /**
  * Compiles a body (declineReason must be null) under `facts` into a module whose `run` is a
  * CompiledLoop (it imports the machine's memory as env.memory); null when a result of the body
- * would stay in flight for more than one pass.
+ * would stay in flight for more than one pass. The run begins at the start of bundle `entry` of
+ * a pass (the core's PC is that bundle; the interpreter has landed what lands up to then); it
+ * checks that the ring holds exactly the results the body has in flight there.
  */
-export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout, map: MemoryMap): WebAssembly.Module | null {
+export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout, map: MemoryMap, entry = 0): CompiledModule | null {
   const n = body.bundles.length;
+  if (!Number.isInteger(entry) || entry < 0 || entry >= n) throw new RangeError(`entry ${entry} is not a bundle of a body of ${n}`);
   const code = new FunctionCode([I32, F64]);
   const BASE = 0;
   const END_PARAM = 1;
@@ -151,6 +181,10 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   const scratch = code.local(I32);
   const bus = code.local(I32);
   const pendingBits = code.local(I32);
+  /** The bytes of memory there are (committed DDR ends there); nothing grows it while the compiled code runs. */
+  const memoryBytes = code.local(I64);
+  const regionsApart = apart();
+  const rangeEnd = code.local(I32);
 
   // ---- the schedule: when each bundle starts within a pass, and how long a pass is
   const starts: number[] = [];
@@ -162,7 +196,8 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       // The decoder put the operation's form (isa.ts lsuForm) in the slot's third field.
       const op: MemoryOp = {
         index: memoryIndex, slot, ...lsuFormFields(slot.c), ddr: facts.ddr[memoryIndex] ?? false,
-        address: code.local(I32), offset: code.local(I32), slice: code.local(I32), value: -1,
+        address: code.local(I32), offset: code.local(I32), slice: code.local(I32), value: -1, runSlice: code.local(I32), runFrom: code.local(I32),
+        rangeStart: code.local(I32), rangeLength: code.local(I32), delta: code.local(I32),
       };
       memoryIndex++;
       return op;
@@ -235,6 +270,8 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   });
   // Every result must land before its operation issues again (within one pass of its issue).
   if (writes.some((w) => w.lands - w.issue > period)) return null;
+  const crossing = Math.max(0, ...writes.filter((w) => w.lands > period).map((w) => w.lands - period));
+  const firstPassEntry = starts.slice(0, n).findIndex((start) => start >= crossing);
 
   /** Results that land in (from, to] of a pass: this pass's, and the last pass's that cross into it. */
   const landing = (from: number, to: number) =>
@@ -292,8 +329,8 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     return [...byLeft.entries()];
   };
   const slotOf = (left: number) => {
-    // (cycle + left) mod ring slots: the slot that lands `left` cycles from now.
-    code.get(cycle).op('i32.wrap_i64').i32(left).op('i32.add').i32(layout.RING_SLOTS - 1).op('i32.and');
+    // (now + left) mod ring slots: the slot that lands `left` cycles after the start of the entry bundle.
+    code.get(cycle).op('i32.wrap_i64').i32(starts[entry]! + left).op('i32.add').i32(layout.RING_SLOTS - 1).op('i32.and');
   };
   const scalarEntry = (k: number) => {
     // base + RING_SCALAR + (slot * SCALAR_DEPTH + k) * SCALAR_ENTRY, with the slot in `scratch`
@@ -306,7 +343,9 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   const maskLanes = (w: Write): readonly number[] => (Array.isArray(w.mask) ? w.mask : [-1, -1, -1, -1]);
 
   code.get(END_PARAM).op('i64.trunc_f64_u').set(end);
-  code.get(BASE).memory('i64.load', layout.CYCLES).set(cycle);
+  code.memorySize().op('i64.extend_i32_u').i64(16).op('i64.shl').set(memoryBytes);
+  // `cycle` is the cycle the pass began in (the entry bundle began starts[entry] later).
+  code.get(BASE).memory('i64.load', layout.CYCLES).i64(starts[entry]!).op('i64.sub').set(cycle);
   code.get(BASE).memory('i32.load', layout.LOOP_COUNT).set(count);
   code.block();
   open++;
@@ -314,17 +353,17 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     // The loop must be this one (an rpl may share its start with another's).
     code.get(BASE).memory('i32.load', layout.LOOP_END).i32(body.end).op('i32.ne');
     mismatchIf();
-    const entry = groups(0);
+    const expected = groups(entry);
     // PENDING must have exactly the bits of the slots the expected results land in.
     code.i32(0).set(scratch);
-    for (const [left] of entry) {
+    for (const [left] of expected) {
       code.get(scratch).i32(1);
       slotOf(left);
       code.op('i32.shl').op('i32.or').set(scratch);
     }
     code.get(BASE).memory('i32.load', layout.PENDING).get(scratch).op('i32.ne');
     mismatchIf();
-    for (const [left, results] of entry) {
+    for (const [left, results] of expected) {
       slotOf(left);
       code.set(scratch);
       const scalars = results.filter((r) => !r.w.vector);
@@ -351,7 +390,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       });
     }
     // They are ours now: into their locals, and out of the ring.
-    for (const [left, results] of entry) {
+    for (const [left, results] of expected) {
       slotOf(left);
       code.set(scratch);
       results.filter((r) => !r.w.vector).forEach((r, k) => {
@@ -367,15 +406,14 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     }
     code.get(BASE).i32(0).memory('i32.store', layout.PENDING);
     code.i32(0).set(passes);
+    for (const op of memoryOps.flat()) if (!op.ddr) code.i32(-1).set(op.runSlice);
+    // Passes are counted in 32 bits: a run stops for the interpreter before they could wrap.
+    code.get(end).get(cycle).i64(period * 0x4000_0000).op('i64.add').op('i64.gt_u');
+    code.if().get(cycle).i64(period * 0x4000_0000).op('i64.add').set(end).op('end');
 
-    // ---- the passes
-    code.loop();
-    open++;
-    // A pass runs only if all of it fits in the budget (the interpreter then takes the rest).
-    code.get(cycle).i64(period).op('i64.add').get(end).op('i64.gt_u');
-    exitIf(0, LOOP_BUDGET);
-    body.bundles.forEach((_bundle, j) => {
-      if (j > 0) for (const { w } of landing(starts[j - 1]!, starts[j]!)) land(w);
+    // ---- the passes: the rest of the one the run begins in, then whole ones
+    const emitBundle = (j: number, landFirst: boolean) => {
+      if (landFirst) for (const { w } of landing(starts[j - 1]!, starts[j]!)) land(w);
       // Checks: every access this bundle makes, before any of it happens.
       const ops = memoryOps[j]!;
       for (const op of ops) translate(op, j);
@@ -393,19 +431,38 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
           else code.memory('v128.store');
         } else code.memory(op.size === 1 ? 'i32.store8' : op.size === 2 ? 'i32.store16' : 'i32.store');
       }
+      // Traffic: DDR's is worked out from the passes at the end; a CMX access that moves to
+      // another slice hands over the bytes of its run so far.
       for (const op of ops) {
-        if (op.ddr) {
-          code.get(BASE).get(BASE).memory('i64.load', op.store ? layout.DDR_WRITE : layout.DDR_READ).i64(op.size).op('i64.add').memory('i64.store', op.store ? layout.DDR_WRITE : layout.DDR_READ);
-        } else {
-          const counter = op.store ? layout.CMX_WRITE : layout.CMX_READ;
-          code.get(op.slice).i32(3).op('i32.shl').get(BASE).op('i32.add').set(scratch);
-          code.get(scratch).get(scratch).memory('i64.load', counter).i64(op.size).op('i64.add').memory('i64.store', counter);
-        }
+        if (op.ddr) continue;
+        code.get(op.slice).get(op.runSlice).op('i32.ne');
+        ifOpen();
+        flushCmx(op, 0);
+        code.get(op.slice).set(op.runSlice).get(passes).set(op.runFrom);
+        close();
       }
-    });
-    for (const { w } of landing(starts[n - 1]!, period)) land(w);
-    code.get(cycle).i64(period).op('i64.add').set(cycle);
-    code.get(passes).i32(1).op('i32.add').set(passes);
+    };
+    const endPass = () => {
+      for (const { w } of landing(starts[n - 1]!, period)) land(w);
+      code.get(cycle).i64(period).op('i64.add').set(cycle);
+      code.get(passes).i32(1).op('i32.add').set(passes);
+    };
+    // A pass runs only if all of it fits in the budget (the interpreter then takes the rest).
+    if (entry > 0) {
+      code.get(cycle).i64(period).op('i64.add').get(end).op('i64.gt_u');
+      exitIf(entry, LOOP_BUDGET);
+      for (let j = entry; j < n; j++) emitBundle(j, j > entry);
+      endPass();
+      code.get(count).i32(1).op('i32.le_u');
+      exitIf(0, LOOP_DONE);
+      code.get(count).i32(1).op('i32.sub').set(count);
+    }
+    code.loop();
+    open++;
+    code.get(cycle).i64(period).op('i64.add').get(end).op('i64.gt_u');
+    exitIf(0, LOOP_BUDGET);
+    for (let j = 0; j < n; j++) emitBundle(j, j > 0);
+    endPass();
     code.get(count).i32(1).op('i32.gt_u');
     ifOpen();
     code.get(count).i32(1).op('i32.sub').set(count).br(1);
@@ -416,6 +473,7 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   close(); // block
 
   // ---- handing over at the position the exit gave
+  // Counts since the run began: `passes` wraps of the body from the entry bundle, then up to p.
   const stallsBefore = (p: number) => stalls.slice(0, p).filter(Boolean).length;
   const stallsPerPass = stallsBefore(n);
   for (let p = 0; p < n; p++) {
@@ -423,11 +481,19 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
     code.if();
     code.get(BASE).i32(body.bundles[p]!.pc).memory('i32.store', layout.PC);
     code.get(BASE).get(cycle).i64(starts[p]!).op('i64.add').memory('i64.store', layout.CYCLES);
-    code.get(BASE).get(BASE).memory('i64.load', layout.BUNDLES).get(passes).op('i64.extend_i32_u').i64(n).op('i64.mul').i64(p).op('i64.add').op('i64.add').memory('i64.store', layout.BUNDLES);
-    code.get(BASE).get(BASE).memory('i64.load', layout.STALLS).get(passes).op('i64.extend_i32_u').i64(stallsPerPass).op('i64.mul').i64(stallsBefore(p)).op('i64.add').op('i64.add').memory('i64.store', layout.STALLS);
+    code.get(BASE).get(BASE).memory('i64.load', layout.BUNDLES).get(passes).op('i64.extend_i32_u').i64(n).op('i64.mul').i64(p - entry).op('i64.add').op('i64.add').memory('i64.store', layout.BUNDLES);
+    code.get(BASE).get(BASE).memory('i64.load', layout.STALLS).get(passes).op('i64.extend_i32_u').i64(stallsPerPass).op('i64.mul').i64(stallsBefore(p) - stallsBefore(entry)).op('i64.add').op('i64.add').memory('i64.store', layout.STALLS);
+    // Memory traffic: each access of bundles before p ran once more than the passes, those before the entry once less.
+    memoryOps.forEach((ops, j) => ops.forEach((op) => (op.ddr ? undefined : flushCmx(op, j < p ? 1 : 0))));
+    for (const store of [false, true]) {
+      const bytes = (upTo: number) => memoryOps.slice(0, upTo).flat().filter((op) => op.ddr && op.store === store).reduce((sum, op) => sum + op.size, 0);
+      if (bytes(n) === 0) continue;
+      const counter = store ? layout.DDR_WRITE : layout.DDR_READ;
+      code.get(BASE).get(BASE).memory('i64.load', counter).get(passes).op('i64.extend_i32_u').i64(bytes(n)).op('i64.mul').i64(bytes(p) - bytes(entry)).op('i64.add').op('i64.add').memory('i64.store', counter);
+    }
     body.bundles.forEach((bundle, j) => {
       const runs = layout.CACHE + ((bundle.pc >>> 2) & (layout.CACHE_ENTRIES - 1)) * layout.ENTRY_SIZE + layout.E_RUNS;
-      code.get(BASE).get(BASE).memory('i64.load', runs).get(passes).op('i64.extend_i32_u').i64(j < p ? 1 : 0).op('i64.add').op('i64.add').memory('i64.store', runs);
+      code.get(BASE).get(BASE).memory('i64.load', runs).get(passes).op('i64.extend_i32_u').i64((j < p ? 1 : 0) - (j < entry ? 1 : 0)).op('i64.add').op('i64.add').memory('i64.store', runs);
     });
     // Results in flight go back into the ring, landing when they would have.
     code.i32(0).set(pendingBits);
@@ -476,7 +542,62 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
   code.op('end');
   code.get(reason);
 
-  return new WebAssembly.Module(buildModule(code, [I32], MAX_PAGES));
+  return { module: new WebAssembly.Module(buildModule(code, [I32], MAX_PAGES)), firstPassEntry };
+
+  /**
+   * After a full translation of `op` (op.address, op.offset, and op.slice or the DDR offset in
+   * bus - ddrBus terms): the addresses around it that reach the same slice of CMX (or DDR, as
+   * far as it is committed) through the same window, with the same distance to their offsets.
+   */
+  function rememberRange(op: MemoryOp): void {
+    const size = op.size;
+    // rangeEnd: the last offset in the region an access may start at; rangeStart: the region's first offset.
+    if (!op.ddr) {
+      code.get(op.slice).i32(1).op('i32.add').i32(17).op('i32.shl').set(rangeEnd);
+      code.get(rangeEnd).i32(map.cmxSize).get(rangeEnd).i32(map.cmxSize).op('i32.lt_u').op('select').i32(map.cmxOffset - size).op('i32.add').set(rangeEnd);
+      code.get(op.slice).i32(17).op('i32.shl').i32(map.cmxOffset).op('i32.add').set(op.rangeStart);
+    } else {
+      code.get(memoryBytes).i64(map.ddrOffset + map.ddrSize).get(memoryBytes).i64(map.ddrOffset + map.ddrSize).op('i64.lt_u').op('select').op('i32.wrap_i64').i32(size).op('i32.sub').set(rangeEnd);
+      code.i32(map.ddrOffset).set(op.rangeStart);
+    }
+    // In addresses: offset - delta.
+    code.get(op.offset).get(op.address).op('i32.sub').set(op.delta);
+    code.get(op.rangeStart).get(op.delta).op('i32.sub').set(op.rangeStart);
+    code.get(rangeEnd).get(op.delta).op('i32.sub').set(rangeEnd);
+    // Through a window: no further than its ends.
+    code.get(op.address).i32(0x1c000000).op('i32.sub').i32(0x04000000).op('i32.lt_u');
+    code.if();
+    // (Compared by their difference: the range may reach below address 0 when the window points high.)
+    code.get(op.address).i32(0xff000000 | 0).op('i32.and').set(scratch);
+    code.get(scratch).get(op.rangeStart).get(op.rangeStart).get(scratch).op('i32.sub').i32(0).op('i32.lt_s').op('select').set(op.rangeStart);
+    code.get(scratch).i32(0x1000000 - size).op('i32.add').set(scratch);
+    code.get(scratch).get(rangeEnd).get(rangeEnd).get(scratch).op('i32.sub').i32(0).op('i32.gt_s').op('select').set(rangeEnd);
+    code.op('end');
+    // An access that runs into the next slice has no range (rangeEnd is then below it).
+    code.get(rangeEnd).get(op.address).op('i32.sub').i32(0).op('i32.lt_s');
+    code.if().i32(0).set(op.rangeLength);
+    code.op('else').get(rangeEnd).get(op.rangeStart).op('i32.sub').i32(1).op('i32.add').set(op.rangeLength);
+    code.op('end');
+  }
+
+  /** Whether no bus address is both CMX (or its alias) and DDR (or its alias). */
+  function apart(): boolean {
+    const cmx = [map.cmxBus, map.cmxAlias].map((at) => [at, at + map.cmxSize] as const);
+    const ddr = [map.ddrBus, map.ddrAlias].map((at) => [at, at + map.ddrSize] as const);
+    return cmx.every(([a, b]) => ddr.every(([c, d]) => b <= c || d <= a));
+  }
+
+  /** Adds the bytes of a CMX access's current run of passes (and `extra` accesses) to its slice's counter. */
+  function flushCmx(op: MemoryOp, extra: number): void {
+    const counter = op.store ? layout.CMX_WRITE : layout.CMX_READ;
+    code.get(op.runSlice).i32(0).op('i32.ge_s');
+    code.if();
+    code.get(op.runSlice).i32(3).op('i32.shl').get(BASE).op('i32.add').set(scratch);
+    code.get(scratch).get(scratch).memory('i64.load', counter);
+    code.get(passes).get(op.runFrom).op('i32.sub').op('i64.extend_i32_u').i64(extra).op('i64.add').i64(op.size).op('i64.mul');
+    code.op('i64.add').memory('i64.store', counter);
+    code.op('end');
+  }
 
   /**
    * The WebAssembly offset of memory operation `op` into op.offset (and its CMX slice), as
@@ -492,52 +613,72 @@ export function compileLoop(body: LoopBody, facts: LoopFacts, layout: CoreLayout
       code.get(op.address).i32(size - 1).op('i32.and');
       exitIf(j, LOOP_SIDE_EXIT);
     }
-    // Windows A-D relocate through the core's window registers.
-    code.get(op.address).set(bus);
-    code.get(op.address).i32(0x1c000000).op('i32.sub').i32(0x04000000).op('i32.lt_u');
-    ifOpen();
-    code.get(op.address).i32(0xffffff).op('i32.and').i32(size).op('i32.add').i32(0x1000000).op('i32.gt_u');
-    exitIf(j, LOOP_SIDE_EXIT);
-    code.get(op.address).i32(24).op('i32.shr_u').i32(0x1c).op('i32.sub').i32(2).op('i32.shl').get(BASE).op('i32.add').memory('i32.load', layout.WINDOWS);
-    code.get(op.address).i32(0xffffff).op('i32.and').op('i32.add').set(bus);
-    close();
-    // CMX: in the slice, or (for the facts) not.
-    const cmxLocal = op.slice;
-    code.get(bus).i32(map.cmxBus).op('i32.sub').set(cmxLocal);
-    code.get(cmxLocal).i32(map.cmxSize).op('i32.ge_u');
-    ifOpen();
-    code.get(bus).i32(map.cmxAlias).op('i32.sub').set(cmxLocal);
-    close();
-    const inCmx = () => code.get(cmxLocal).i32(map.cmxSize).op('i32.lt_u').get(cmxLocal).i32(size).op('i32.add').i32(map.cmxSize).op('i32.le_u').op('i32.and');
-    const ddrLocal = op.offset;
-    const inDdr = () => {
-      code.get(bus).i32(map.ddrBus).op('i32.sub').set(ddrLocal);
-      code.get(ddrLocal).i32(map.ddrSize).op('i32.ge_u');
+    // The range the last access of this operation established: no checks.
+    code.get(op.address).get(op.rangeStart).op('i32.sub').get(op.rangeLength).op('i32.lt_u');
+    code.if();
+    code.get(op.address).get(op.delta).op('i32.add').set(op.offset);
+    code.op('else');
+    open++;
+      // Windows A-D relocate through the core's window registers.
+      code.get(op.address).set(bus);
+      code.get(op.address).i32(0x1c000000).op('i32.sub').i32(0x04000000).op('i32.lt_u');
       ifOpen();
-      code.get(bus).i32(map.ddrAlias).op('i32.sub').set(ddrLocal);
+      code.get(op.address).i32(0xffffff).op('i32.and').i32(size).op('i32.add').i32(0x1000000).op('i32.gt_u');
+      exitIf(j, LOOP_SIDE_EXIT);
+      code.get(op.address).i32(24).op('i32.shr_u').i32(0x1c).op('i32.sub').i32(2).op('i32.shl').get(BASE).op('i32.add').memory('i32.load', layout.WINDOWS);
+      code.get(op.address).i32(0xffffff).op('i32.and').op('i32.add').set(bus);
       close();
-      code.get(ddrLocal).i32(map.ddrSize).op('i32.lt_u').get(ddrLocal).i32(size).op('i32.add').i32(map.ddrSize).op('i32.le_u').op('i32.and');
-    };
-    if (!op.ddr) {
-      inCmx();
-      code.op('i32.eqz');
+      // CMX: in the slice, or (for the facts) not.
+      const cmxLocal = op.slice;
+      code.get(bus).i32(map.cmxBus).op('i32.sub').set(cmxLocal);
+      code.get(cmxLocal).i32(map.cmxSize).op('i32.ge_u');
       ifOpen();
-      inDdr();
-      exitIf(j, LOOP_FACT + op.index);
-      exit(j, LOOP_SIDE_EXIT);
+      code.get(bus).i32(map.cmxAlias).op('i32.sub').set(cmxLocal);
       close();
-      code.get(cmxLocal).i32(map.cmxOffset).op('i32.add').set(op.offset);
-      code.get(cmxLocal).i32(17).op('i32.shr_u').set(op.slice);
-    } else {
-      inCmx();
-      exitIf(j, LOOP_FACT + op.index);
-      inDdr();
-      code.op('i32.eqz');
-      exitIf(j, LOOP_SIDE_EXIT);
-      code.get(ddrLocal).i32(map.ddrOffset).op('i32.add').set(op.offset);
-      // DDR not committed yet: the interpreter asks TypeScript to commit it.
-      code.get(op.offset).op('i64.extend_i32_u').i64(size).op('i64.add').memorySize().op('i64.extend_i32_u').i64(16).op('i64.shl').op('i64.gt_u');
-      exitIf(j, LOOP_SIDE_EXIT);
-    }
+      const inCmx = () => code.get(cmxLocal).i32(map.cmxSize).op('i32.lt_u').get(cmxLocal).i32(size).op('i32.add').i32(map.cmxSize).op('i32.le_u').op('i32.and');
+      const ddrLocal = op.offset;
+      const inDdr = () => {
+        code.get(bus).i32(map.ddrBus).op('i32.sub').set(ddrLocal);
+        code.get(ddrLocal).i32(map.ddrSize).op('i32.ge_u');
+        ifOpen();
+        code.get(bus).i32(map.ddrAlias).op('i32.sub').set(ddrLocal);
+        close();
+        code.get(ddrLocal).i32(map.ddrSize).op('i32.lt_u').get(ddrLocal).i32(size).op('i32.add').i32(map.ddrSize).op('i32.le_u').op('i32.and');
+      };
+      if (!op.ddr) {
+        inCmx();
+        code.op('i32.eqz');
+        ifOpen();
+        inDdr();
+        exitIf(j, LOOP_FACT + op.index);
+        exit(j, LOOP_SIDE_EXIT);
+        close();
+        code.get(cmxLocal).i32(map.cmxOffset).op('i32.add').set(op.offset);
+        code.get(cmxLocal).i32(17).op('i32.shr_u').set(op.slice);
+      } else if (regionsApart) {
+        // DDR first: no address is in both, so the order of the checks does not matter.
+        inDdr();
+        code.op('i32.eqz');
+        ifOpen();
+        inCmx();
+        exitIf(j, LOOP_FACT + op.index);
+        exit(j, LOOP_SIDE_EXIT);
+        close();
+        code.get(ddrLocal).i32(map.ddrOffset).op('i32.add').set(op.offset);
+        code.get(op.offset).op('i64.extend_i32_u').i64(size).op('i64.add').get(memoryBytes).op('i64.gt_u');
+        exitIf(j, LOOP_SIDE_EXIT);
+      } else {
+        inCmx();
+        exitIf(j, LOOP_FACT + op.index);
+        inDdr();
+        code.op('i32.eqz');
+        exitIf(j, LOOP_SIDE_EXIT);
+        code.get(ddrLocal).i32(map.ddrOffset).op('i32.add').set(op.offset);
+        // DDR not committed yet: the interpreter asks TypeScript to commit it.
+        code.get(op.offset).op('i64.extend_i32_u').i64(size).op('i64.add').get(memoryBytes).op('i64.gt_u');
+        exitIf(j, LOOP_SIDE_EXIT);
+      }
+      rememberRange(op);
+    close();
   }
 }

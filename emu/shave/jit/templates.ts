@@ -152,6 +152,27 @@ function f16Lanes(o: Operands, op: SimdOp, b: number, c: number): void {
   });
 }
 
+/**
+ * f16 min or max without widening: sign-magnitude patterns turned into two's complement keys
+ * (negative lanes get their magnitude bits flipped, so -0 sorts just below +0) compare as i16
+ * in the order of their values, and the same flip turns the chosen key back. That is the exact
+ * result the interpreter's f32 min/max gives, -0 and +0 included; a NaN lane gives the default NaN.
+ */
+function f16MinMax(o: Operands, op: 'i16x8.min_s' | 'i16x8.max_s', b: number, c: number): void {
+  const [x, y] = vectors(o, b, c);
+  const code = o.code;
+  const key = (v: number) => code.get(v).get(v).i32(15).simd('i16x8.shr_s').v128(splat(0x7fff7fff)).simd('v128.and').simd('v128.xor');
+  const nan = (v: number) => code.get(v).v128(splat(0x7fff7fff)).simd('v128.and').v128(splat(0x7c007c00)).simd('i16x8.gt_s');
+  const chosen = o.temp();
+  code.v128(splat(0x7e007e00));
+  key(x!);
+  key(y!);
+  code.simd(op).tee(chosen).get(chosen).i32(15).simd('i16x8.shr_s').v128(splat(0x7fff7fff)).simd('v128.and').simd('v128.xor');
+  nan(x!);
+  nan(y!);
+  code.simd('v128.or').simd('v128.bitselect');
+}
+
 function f16MulAdd(o: Operands, a: number, b: number, c: number): void {
   const [d, x, y] = vectors(o, a, b, c);
   f16Result(o, (high) => {
@@ -313,7 +334,8 @@ function buildTemplates(): Map<string, Template> {
   t.set('vau_not', vauUnary((o) => o.code.simd('v128.not')));
   for (const [name, op] of [['add', 'f32x4.add'], ['sub', 'f32x4.sub'], ['mul', 'f32x4.mul'], ['min', 'f32x4.min'], ['max', 'f32x4.max']] as const) {
     t.set(`vau_${name}_f32`, vauF32(op));
-    t.set(`vau_${name}_f16`, (slot, o) => [v(slot.a, slot.latency, () => f16Lanes(o, op, slot.b, slot.c))]);
+    if (name === 'min' || name === 'max') t.set(`vau_${name}_f16`, (slot, o) => [v(slot.a, slot.latency, () => f16MinMax(o, name === 'min' ? 'i16x8.min_s' : 'i16x8.max_s', slot.b, slot.c))]);
+    else t.set(`vau_${name}_f16`, (slot, o) => [v(slot.a, slot.latency, () => f16Lanes(o, op, slot.b, slot.c))]);
   }
   t.set('vau_mac_f32', (slot, o) => [v(slot.a, slot.latency, () => quietF32(o, () => {
     o.vrf(slot.a);

@@ -35,7 +35,7 @@ export const SIMD = {
   'v128.load': 0, 'v128.store': 11, 'v128.const': 12, 'i8x16.shuffle': 13,
   'i8x16.splat': 15, 'i16x8.splat': 16, 'i32x4.splat': 17,
   'i8x16.extract_lane_s': 21, 'i16x8.extract_lane_s': 24, 'i32x4.extract_lane': 27, 'i64x2.extract_lane': 29,
-  'i32x4.eq': 55, 'i32x4.ne': 56, 'i32x4.lt_s': 57, 'i32x4.gt_s': 59, 'i32x4.ge_s': 63,
+  'i16x8.gt_s': 49, 'i32x4.eq': 55, 'i32x4.ne': 56, 'i32x4.lt_s': 57, 'i32x4.gt_s': 59, 'i32x4.ge_s': 63,
   'f32x4.ne': 66,
   'v128.not': 77, 'v128.and': 78, 'v128.or': 80, 'v128.xor': 81, 'v128.bitselect': 82,
   'v128.load64_zero': 93,
