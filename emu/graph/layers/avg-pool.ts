@@ -12,7 +12,7 @@
  * (flag bit 1 is countIncludePad).
  */
 import { f16FromNumber, f16ToNumber } from '../f16.js';
-import { decodePool, encodePool, POOL_FLAGS, poolFlops, poolOutputShape, poolScratch, windowOf, type PoolParams } from './pool.js';
+import { decodePool, encodePool, POOL_FLAGS, poolFlops, poolOutputShape, poolShapes, windowOf, type PoolParams } from './pool.js';
 import { elements, STAGE, type Layer, type Shape } from './layer.js';
 
 export interface AvgPoolParams extends PoolParams {
@@ -39,12 +39,7 @@ export const avgPool: Layer<AvgPoolParams> = {
     avgPool.encode(full);
     return full;
   },
-  outputShape: (inputs, params) => {
-    const out = poolOutputShape('avgPool', inputs, params);
-    poolScratch('avgPool', out, params, pixelBytes(out));
-    return out;
-  },
-  scratchBytes: ([input], params) => poolScratch('avgPool', poolOutputShape('avgPool', [input!], params), params, pixelBytes(input!)),
+  ...poolShapes('avgPool', pixelBytes),
   reference: ([input], _constants, params) => {
     const out = poolOutputShape('avgPool', [input!.shape], params);
     const { h, w } = input!.shape;

@@ -6,7 +6,7 @@
  * words: pool.ts.
  */
 import { F16 } from '../f16.js';
-import { decodePool, encodePool, POOL_FLAGS, poolFlops, poolOutputShape, poolScratch, windowOf, type PoolParams } from './pool.js';
+import { decodePool, encodePool, POOL_FLAGS, poolFlops, poolOutputShape, poolShapes, windowOf, type PoolParams } from './pool.js';
 import { elements, STAGE, type Layer, type Shape } from './layer.js';
 
 const NEGATIVE_INFINITY = 0xfc00;
@@ -28,12 +28,7 @@ export const maxPool: Layer<PoolParams> = {
     maxPool.encode(params);
     return params;
   },
-  outputShape: (inputs, params) => {
-    const out = poolOutputShape('maxPool', inputs, params);
-    poolScratch('maxPool', out, params, pixelBytes(out));
-    return out;
-  },
-  scratchBytes: ([input], params) => poolScratch('maxPool', poolOutputShape('maxPool', [input!], params), params, pixelBytes(input!)),
+  ...poolShapes('maxPool', pixelBytes),
   reference: ([input], _constants, params) => {
     const out = poolOutputShape('maxPool', [input!.shape], params);
     const { h, w } = input!.shape;

@@ -97,3 +97,15 @@ export function poolScratch(name: string, out: Shape, p: PoolParams, pixelBytes:
   if (table + pixelBytes > SCRATCH_LIMIT) throw new LayerError(`${name}: one output pixel of ${out.c} channels needs ${table + pixelBytes} bytes of scratch, more than the ${SCRATCH_LIMIT} a SHAVE has`);
   return table + pixelBytes * Math.min(out.w, Math.floor((SCRATCH_LIMIT - table) / pixelBytes));
 }
+
+/** A pool layer's outputShape and scratchBytes: the output's shape, and the scratch its rows need (checked to fit). */
+export function poolShapes<P extends PoolParams>(name: string, pixelBytes: (s: Shape) => number) {
+  return {
+    outputShape: (inputs: readonly Shape[], params: P): Shape => {
+      const out = poolOutputShape(name, inputs, params);
+      poolScratch(name, out, params, pixelBytes(out));
+      return out;
+    },
+    scratchBytes: ([input]: readonly Shape[], params: P): number => poolScratch(name, poolOutputShape(name, [input!], params), params, pixelBytes(input!)),
+  };
+}
