@@ -20,6 +20,7 @@ import { TraceReader, TraceWriter } from './trace/format.js';
 import { replayTrace } from './trace/replay-trace.js';
 import { MvncDevice } from './host/mvnc.js';
 import { readGraph } from './graph/reader.js';
+import { placeOf } from './graph/writer.js';
 import { f16FromNumber } from './graph/f16.js';
 import { tensorBytes, tensorFromBytes } from './graph/tensor-place.js';
 import { formatProfile, stageReports, topK } from './cli/infer-command.js';
@@ -86,8 +87,8 @@ async function demo(): Promise<number> {
   const input = await mvnc.createFifo('host-write', graph.input, 2);
   const output = await mvnc.createFifo('host-read', graph.output, 2);
   say(`   ${graphPath}: ${described.stages.length} stages (${[...new Set(described.stages.map((s) => s.layer.name))].join(', ')}), input ${graph.input.c}x${graph.input.h}x${graph.input.w}, output ${graph.output.c}x${graph.output.h}x${graph.output.w}`);
-  const inPlace = { address: 0, shape: described.input.shape, cStride: described.input.cStride, yStride: described.input.yStride, xStride: described.input.xStride };
-  const outPlace = { address: 0, shape: described.output.shape, cStride: described.output.cStride, yStride: described.output.yStride, xStride: described.output.xStride };
+  const inPlace = placeOf(described.input);
+  const outPlace = placeOf(described.output);
   const picture = { shape: described.input.shape, data: Uint16Array.from({ length: described.input.shape.c * described.input.shape.h * described.input.shape.w }, (_, i) => f16FromNumber(Math.sin(i / 7))) };
   const wall0 = performance.now();
   const scores = tensorFromBytes(outPlace, await graph.infer(input, output, tensorBytes(inPlace, picture)));

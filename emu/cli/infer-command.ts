@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { f16FromNumber, f16ToNumber } from '../graph/f16.js';
 import { readGraph, GraphError, type Graph } from '../graph/reader.js';
 import type { Tensor } from '../graph/layers/layer.js';
-import { tensorBytes, tensorFromBytes, type TensorPlace } from '../graph/tensor-place.js';
+import { tensorBytes, tensorFromBytes } from '../graph/tensor-place.js';
+import { placeOf } from '../graph/writer.js';
 import { MvncError, type StageProfile } from '../host/mvnc.js';
 import { firmwareImagePath, openStickSession, SessionError } from '../host/stick-session.js';
 import { XLinkError } from '../host/xlink.js';
@@ -35,8 +36,6 @@ prints the output (top 5 for a classifier) and the device's per-stage time (GET_
 Exit 0 when every inference ran, 1 when the device refused the graph or an inference failed,
 3 for a graph file that does not read.`;
 
-/** The place a graph tensor's bytes have in its host buffer (offset 0: the element starts there). */
-const placeOf = (t: Graph['input']): TensorPlace => ({ address: 0, shape: t.shape, cStride: t.cStride, yStride: t.yStride, xStride: t.xStride });
 
 export interface StageReport {
   readonly index: number;

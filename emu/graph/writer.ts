@@ -80,6 +80,11 @@ export function graphTensor(location: Location, place: TensorPlace): GraphTensor
   return { location, offset: place.address, shape: place.shape, cStride: place.cStride, yStride: place.yStride, xStride: place.xStride };
 }
 
+/** Where a graph tensor's elements are in its location: graphTensor's inverse (an input or output info's place in its element). */
+export function placeOf(t: GraphTensor): TensorPlace {
+  return { address: t.offset, shape: t.shape, cStride: t.cStride, yStride: t.yStride, xStride: t.xStride };
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

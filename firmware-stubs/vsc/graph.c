@@ -160,7 +160,7 @@ int graph_load(graph_t *g, uint8_t *blob, uint32_t size) {
   g->bss = 0;
   g->stage_count = stage_count;
   g->shaves = h[GH_SHAVES] < SHAVE_COUNT ? h[GH_SHAVES] : SHAVE_COUNT;
-  g->inferences = g->failures = g->last_error = 0;
+  g->last_error = 0;
   return GRAPH_OK;
 }
 
@@ -311,11 +311,7 @@ int runtime_poll(int *status) {
     start_stage();
     return 1;
   }
-  if (run.status) {
-    g->failures++;
-    g->last_error = run.stage;
-  }
-  g->inferences++;
+  if (run.status) g->last_error = run.stage;
   *status = run.status;
   run.graph = 0;
   return 0;

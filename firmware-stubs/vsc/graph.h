@@ -36,9 +36,7 @@ typedef struct {
   uint8_t *bss;
   uint32_t stage_count;
   uint32_t shaves;
-  uint32_t inferences;
-  uint32_t failures;
-  uint32_t last_error;
+  uint32_t last_error; /* the stage the last failed inference stopped in */
 } graph_t;
 
 /* Why a graph or an inference failed: the status codes the host sees (mvnc.c maps them). */

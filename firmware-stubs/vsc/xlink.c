@@ -257,6 +257,14 @@ const uint8_t *xlink_packet(int index, uint32_t *size) {
 
 static void deliver(int index);
 
+/* A stream the host closed while packets or our writes were still on it goes once they are gone. */
+static void close_if_drained(int index) {
+  stream_t *s = &streams[index];
+  if (!s->closing || s->count || xlink_write_pending(index)) return;
+  heap_free(s->buffer);
+  s->used = 0;
+}
+
 void xlink_release(int index) {
   stream_t *s = &streams[index];
   if (!s->count) return;
@@ -264,10 +272,7 @@ void xlink_release(int index) {
   s->first = (s->first + 1) % MAX_PACKETS;
   s->count--;
   if (s->count) return deliver(index);
-  if (s->closing && !xlink_write_pending(index)) {
-    heap_free(s->buffer);
-    s->used = 0;
-  }
+  close_if_drained(index);
 }
 
 uint8_t *xlink_take_buffer(int index) {
@@ -287,10 +292,7 @@ static void write_done(int index) {
   s->in_flight--;
   if (w->release) xlink_release(index);
   try_send(index);
-  if (s->closing && !s->count && !xlink_write_pending(index)) {
-    heap_free(s->buffer);
-    s->used = 0;
-  }
+  close_if_drained(index);
 }
 
 /* Where in the ring a packet of `size` bytes goes, or -1 if the host has sent more than its

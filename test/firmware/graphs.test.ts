@@ -9,7 +9,8 @@ import { f16FromNumber } from '../../emu/graph/f16.js';
 import { readGraph, type Graph } from '../../emu/graph/reader.js';
 import { referenceInference } from '../../emu/graph/reference-run.js';
 import type { Tensor } from '../../emu/graph/layers/layer.js';
-import { tensorBytes, tensorFromBytes, type TensorPlace } from '../../emu/graph/tensor-place.js';
+import { tensorBytes, tensorFromBytes } from '../../emu/graph/tensor-place.js';
+import { placeOf } from '../../emu/graph/writer.js';
 import { openStickSession } from '../../emu/host/stick-session.js';
 import { replay } from '../../emu/machine/replay.js';
 import { findModel } from '../../emu/models/index.js';
@@ -17,7 +18,6 @@ import { LAYERS } from '../../emu/graph/layers/index.js';
 import { xorshift32 } from '../support/random.js';
 
 const sample = (name: string) => readFileSync(new URL(`../../firmware-stubs/graphs/${name}`, import.meta.url));
-const placeOf = (t: Graph['input']): TensorPlace => ({ address: 0, shape: t.shape, cStride: t.cStride, yStride: t.yStride, xStride: t.xStride });
 
 function randomInput(graph: Graph, seed: number): Tensor {
   const next = xorshift32(seed);

@@ -20,8 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { f16ToNumber } from '../../emu/graph/f16.js';
 import type { Tensor } from '../../emu/graph/layers/layer.js';
 import { readGraph, sameTensor } from '../../emu/graph/reader.js';
-import { tensorBytes, tensorFromBytes, type TensorPlace } from '../../emu/graph/tensor-place.js';
-import type { GraphTensor } from '../../emu/graph/writer.js';
+import { tensorBytes, tensorFromBytes } from '../../emu/graph/tensor-place.js';
+import { placeOf, type GraphTensor } from '../../emu/graph/writer.js';
 import { Stick } from '../../emu/machine/stick.js';
 import { ma2485 } from '../../emu/models/index.js';
 import { UsbredirServer } from '../../emu/serve/usbredir-server.js';
@@ -51,7 +51,6 @@ interface Guest {
   initrd: string;
 }
 
-const placeOf = (t: GraphTensor): TensorPlace => ({ address: 0, shape: t.shape, cStride: t.cStride, yStride: t.yStride, xStride: t.xStride });
 
 /** A tensor as the bytes of a FIFO element of `size` bytes, at the tensor's offset in it. */
 function element(t: GraphTensor, size: number, value: Tensor): Uint8Array {
