@@ -272,6 +272,16 @@ export class MvncDevice {
     return new MvncFifo(this, id, stream, direction, descriptor);
   }
 
+  /** A graph query (GET_TIMING, the profile): the answer of exactly `bytes` bytes, then a status of 0. */
+  async query(command: Uint8Array, bytes: number, what: string): Promise<Uint8Array> {
+    await this.xlink.write(this.graphMonitor, command);
+    const answer = await this.xlink.read(this.graphMonitor);
+    if (answer.length !== bytes) throw new MvncError(NcStatus.ERROR, `${what} of ${answer.length} bytes, not ${bytes}`);
+    const status = await this.status();
+    if (status !== 0) throw new MvncError(NcStatus.ERROR, `${what}: status ${status}`, status);
+    return answer;
+  }
+
   /** Sends a graph command and reads its status (TRIGGER, DEALLOCATE, BUFFER_DEALLOCATE). */
   async command(bytes: Uint8Array): Promise<number> {
     await this.xlink.write(this.graphMonitor, bytes);
@@ -339,24 +349,13 @@ export class MvncGraph {
    * the stages, and the whole inference on the device.
    */
   async timing(): Promise<Float32Array> {
-    const x = this.device.xlink;
-    await x.write(this.device.graphMonitor, this.device.timingCommand(this.id));
-    const expected = 4 * (this.stages + (this.device.ncsdk2 ? 0 : 2));
-    const r = await x.read(this.device.graphMonitor);
-    if (r.length !== expected) throw new MvncError(NcStatus.ERROR, `timing of ${r.length} bytes, not ${expected}`);
-    const status = await this.device.status();
-    if (status !== 0) throw new MvncError(NcStatus.ERROR, `timing: status ${status}`, status);
+    const r = await this.device.query(this.device.timingCommand(this.id), 4 * (this.stages + (this.device.ncsdk2 ? 0 : 2)), 'timing');
     return new Float32Array(r.slice().buffer);
   }
 
   /** What each stage cost on the last inference (ours; the counters are read only while profiling is on). */
   async profile(): Promise<StageProfile[]> {
-    const x = this.device.xlink;
-    await x.write(this.device.graphMonitor, this.device.profileCommand(this.id));
-    const r = await x.read(this.device.graphMonitor);
-    if (r.length !== STAGE_PROFILE_BYTES * this.stages) throw new MvncError(NcStatus.ERROR, `a profile of ${r.length} bytes, not ${STAGE_PROFILE_BYTES * this.stages}`);
-    const status = await this.device.status();
-    if (status !== 0) throw new MvncError(NcStatus.ERROR, `profile: status ${status}`, status);
+    const r = await this.device.query(this.device.profileCommand(this.id), STAGE_PROFILE_BYTES * this.stages, 'a profile');
     return Array.from({ length: this.stages }, (_, i) => {
       const w = (k: number) => u32At(r, STAGE_PROFILE_BYTES * i + 4 * k);
       return { cycles: w(0), shaves: w(1), bundles: w(2), stalls: w(3), ddrBytes: w(4), cmxBytes: w(5), unitOps: Array.from({ length: 8 }, (_, u) => w(6 + u)) };
